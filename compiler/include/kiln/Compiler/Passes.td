@@ -1,0 +1,68 @@
+//===- Passes.td - Kiln compiler passes ---------------------*- tablegen -*-===//
+//
+// Every pass of the Kiln compiler, grouped by stage, alphabetical within a
+// stage. Each pass lives in compiler/passes/<Name>.cpp with its lit test in
+// tests/lit/compiler/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_PASSES
+#define KILN_COMPILER_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Training step construction
+//===----------------------------------------------------------------------===//
+
+def AppendOptimizer : Pass<"kiln-append-optimizer", "::mlir::ModuleOp"> {
+  let summary = "Replaces each graph.gradient by an in-place optimizer update";
+  let description = [{
+    Reads the optimizer from the module's `graph.optimizer` dictionary (set by
+    the builder's `TrainingSpec`) unless the `optimizer` option overrides it.
+    SGD (momentum, Nesterov, weight decay) and Adam/AdamW (bias-corrected) are
+    expressed as graph ops: momentum/moment buffers become `graph.variable`s,
+    the step counter is a variable advanced inside the step, and the learning
+    rate is the `graph.input "learning_rate"` (its default is the configured
+    rate), so schedules change it between steps without recompiling.
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"\"",
+           "sgd | adam | adamw; empty uses the module's graph.optimizer">,
+    Option<"learningRate", "lr", "double", /*default=*/"-1.0",
+           "learning rate (negative: from the module, else 0.01)">,
+    Option<"momentum", "momentum", "double", /*default=*/"-1.0",
+           "SGD momentum (negative: from the module, else 0)">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false",
+           "SGD Nesterov momentum">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"-1.0",
+           "L2 weight decay (AdamW: decoupled) (negative: from the module, else 0)">,
+    Option<"beta1", "beta1", "double", /*default=*/"-1.0",
+           "Adam beta1 (negative: from the module, else 0.9)">,
+    Option<"beta2", "beta2", "double", /*default=*/"-1.0",
+           "Adam beta2 (negative: from the module, else 0.999)">,
+    Option<"epsilon", "epsilon", "double", /*default=*/"-1.0",
+           "Adam epsilon (negative: from the module, else 1e-8)">,
+  ];
+  let statistics = [
+    Statistic<"numUpdates", "updates", "Parameters given an update rule">,
+    Statistic<"numStateVariables", "state-variables", "Optimizer state variables created">,
+  ];
+}
+
+def Autodiff : Pass<"kiln-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation from graph.minimize to every parameter";
+  let description = [{
+    Walks the step backwards from the `graph.minimize` loss, calling each op's
+    `DifferentiableOpInterface::buildVJP` and summing gradients where a value
+    has several uses. Emits one `graph.gradient @param, %g` per trainable
+    variable read in the step (zeros when the loss does not depend on it) and
+    erases the `graph.minimize`.
+  }];
+  let statistics = [
+    Statistic<"numGradients", "gradients", "graph.gradient ops emitted">,
+    Statistic<"numAccumulations", "accumulations", "Gradient sums for multi-use values">,
+  ];
+}
+
+#endif // KILN_COMPILER_PASSES

@@ -1,0 +1,289 @@
+//===- GraphVJP.cpp - The derivative of every graph op -------------------===//
+//
+// One vector-Jacobian product per op, in one table a reviewer can check. In
+// each rule `g` is the gradient of the op's result, `y` the result itself,
+// and the rule returns one gradient per operand (null: no gradient). Every
+// emitted op carries the forward op's location, so backward kernels trace
+// back to the user's model line.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Dialect/Graph/GraphDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace {
+
+/// Emits the graph ops of one rule at one location.
+class Rule {
+public:
+  Rule(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
+
+  Value constant(Type type, double value) {
+    auto tensor = llvm::cast<RankedTensorType>(type);
+    auto attr = DenseElementsAttr::get(
+        tensor, FloatAttr::get(tensor.getElementType(), value).getValue());
+    return b.create<ConstantOp>(loc, tensor, attr);
+  }
+  Value zerosLike(Value v) { return constant(v.getType(), 0.0); }
+
+  Value add(Value l, Value r) { return b.create<AddOp>(loc, l, r); }
+  Value sub(Value l, Value r) { return b.create<SubOp>(loc, l, r); }
+  Value mul(Value l, Value r) { return b.create<MulOp>(loc, l, r); }
+  Value div(Value l, Value r) { return b.create<DivOp>(loc, l, r); }
+  Value neg(Value v) { return b.create<NegOp>(loc, v); }
+  Value exp(Value v) { return b.create<ExpOp>(loc, v); }
+  Value scale(Value v, double factor) { return mul(v, constant(v.getType(), factor)); }
+  Value compare(ComparePredicate predicate, Value l, Value r) {
+    return b.create<CompareOp>(loc, predicate, l, r);
+  }
+  Value select(Value c, Value t, Value f) { return b.create<SelectOp>(loc, c, t, f); }
+  Value reshape(Value v, Type type) {
+    return v.getType() == type ? v : b.create<ReshapeOp>(loc, type, v).getResult();
+  }
+  Value broadcast(Value v, ArrayRef<int64_t> dims, Type type) {
+    return v.getType() == type ? v : b.create<BroadcastOp>(loc, type, v, dims).getResult();
+  }
+  Value reduceSum(Value v, ArrayRef<int64_t> axes) {
+    return axes.empty() ? v : b.create<ReduceSumOp>(loc, v, axes).getResult();
+  }
+  Value matmul(Value l, Value r, bool transposeLhs, bool transposeRhs) {
+    return b.create<MatmulOp>(loc, l, r, transposeLhs, transposeRhs);
+  }
+
+  /// The dims that keep every dimension of `type` except `axes`: the inverse
+  /// of a reduction over `axes`, for broadcasting its result back.
+  static SmallVector<int64_t> keptDims(RankedTensorType type, ArrayRef<int64_t> axes) {
+    SmallVector<int64_t> kept;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (!llvm::is_contained(axes, d))
+        kept.push_back(d);
+    return kept;
+  }
+
+  /// Broadcasts a reduction's gradient `g` back to the reduced operand's type.
+  Value unreduce(Value g, ArrayRef<int64_t> axes, Type operandType) {
+    auto type = llvm::cast<RankedTensorType>(operandType);
+    return broadcast(g, keptDims(type, axes), type);
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+/// Sets `operandGrads` to `grads` and succeeds: the tail of every rule.
+LogicalResult result(SmallVectorImpl<Value> &operandGrads, ArrayRef<Value> grads) {
+  operandGrads.assign(grads.begin(), grads.end());
+  return success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  return result(out, {gs[0], gs[0]});
+}
+
+LogicalResult SubOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  return result(out, {gs[0], r.neg(gs[0])});
+}
+
+LogicalResult MulOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  return result(out, {r.mul(gs[0], getRhs()), r.mul(gs[0], getLhs())});
+}
+
+// d(a/b) = da/b - (a/b) db/b: the rhs gradient reuses the lhs one, -g/b * y.
+LogicalResult DivOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value gLhs = r.div(gs[0], getRhs());
+  return result(out, {gLhs, r.neg(r.mul(gLhs, getResult()))});
+}
+
+// Ties (measure zero for real data) send the gradient to lhs.
+LogicalResult MaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value lhsWins = r.compare(ComparePredicate::ge, getLhs(), getRhs());
+  Value zero = r.zerosLike(gs[0]);
+  return result(out, {r.select(lhsWins, gs[0], zero), r.select(lhsWins, zero, gs[0])});
+}
+
+LogicalResult NegOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  return result(out, {Rule(b, getLoc()).neg(gs[0])});
+}
+
+LogicalResult ExpOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  return result(out, {Rule(b, getLoc()).mul(gs[0], getResult())});
+}
+
+LogicalResult LogOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  return result(out, {Rule(b, getLoc()).div(gs[0], getOperand())});
+}
+
+// d sqrt(x) = dx / (2 sqrt(x)).
+LogicalResult SqrtOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  return result(out, {r.div(r.scale(gs[0], 0.5), getResult())});
+}
+
+// The subgradient at 0 is 0, as in PyTorch.
+LogicalResult ReluOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value zero = r.zerosLike(gs[0]);
+  Value positive = r.compare(ComparePredicate::gt, getOperand(), zero);
+  return result(out, {r.select(positive, gs[0], zero)});
+}
+
+// d tanh(x) = (1 - y^2) dx.
+LogicalResult TanhOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value y = getResult();
+  return result(out, {r.mul(gs[0], r.sub(r.constant(y.getType(), 1.0), r.mul(y, y)))});
+}
+
+// d sigmoid(x) = y (1 - y) dx.
+LogicalResult SigmoidOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value y = getResult();
+  return result(out, {r.mul(gs[0], r.mul(y, r.sub(r.constant(y.getType(), 1.0), y)))});
+}
+
+LogicalResult SelectOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value zero = r.zerosLike(gs[0]);
+  return result(out, {Value(), r.select(getCondition(), gs[0], zero),
+                      r.select(getCondition(), zero, gs[0])});
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+// Sum over every result dimension the broadcast created or repeated, then
+// restore the operand's shape (its size-1 dimensions).
+LogicalResult BroadcastOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                    SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  RankedTensorType in = getOperand().getType(), res = getType();
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d < res.getRank(); ++d) {
+    const int64_t *mapped = llvm::find(getDims(), d);
+    bool created = mapped == getDims().end();
+    bool repeated = !created && in.getDimSize(mapped - getDims().begin()) != res.getDimSize(d);
+    if (created || repeated)
+      axes.push_back(d);
+  }
+  return result(out, {r.reshape(r.reduceSum(gs[0], axes), in)});
+}
+
+LogicalResult ReshapeOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  return result(out, {Rule(b, getLoc()).reshape(gs[0], getOperand().getType())});
+}
+
+LogicalResult TransposeOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                    SmallVectorImpl<Value> &out) {
+  SmallVector<int64_t> inverse(getPerm().size());
+  for (auto [i, p] : llvm::enumerate(getPerm()))
+    inverse[p] = i;
+  return result(out, {b.create<TransposeOp>(getLoc(), gs[0], inverse).getResult()});
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReduceSumOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                    SmallVectorImpl<Value> &out) {
+  return result(out, {Rule(b, getLoc()).unreduce(gs[0], getAxes(), getOperand().getType())});
+}
+
+LogicalResult ReduceMeanOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                     SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  RankedTensorType in = getOperand().getType();
+  int64_t count = in.getNumElements() / std::max<int64_t>(getType().getNumElements(), 1);
+  return result(out, {r.unreduce(r.scale(gs[0], 1.0 / count), getAxes(), in)});
+}
+
+// Ties share the gradient equally, as PyTorch's amax does.
+LogicalResult ReduceMaxOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                    SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  RankedTensorType in = getOperand().getType();
+  Value isMax = r.compare(ComparePredicate::eq, getOperand(),
+                          r.unreduce(getResult(), getAxes(), in));
+  Value zero = r.zerosLike(getOperand());
+  Value count = r.reduceSum(r.select(isMax, r.constant(in, 1.0), zero), getAxes());
+  Value share = r.unreduce(r.div(gs[0], count), getAxes(), in);
+  return result(out, {r.select(isMax, share, zero)});
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and normalisation
+//===----------------------------------------------------------------------===//
+
+// For C = op(A) op(B) with gradient G (on the last two dimensions):
+//   plain:     dA = G B^T      dB = A^T G
+//   A^T:       dA = B G^T      dB = A G
+//   B^T:       dA = G B        dB = G^T A
+//   A^T, B^T:  dA = B^T G^T    dB = G^T A^T
+LogicalResult MatmulOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value g = gs[0], lhs = getLhs(), rhs = getRhs();
+  bool tl = getTransposeLhs(), tr = getTransposeRhs();
+  Value gLhs = tl ? r.matmul(rhs, g, tr, true) : r.matmul(g, rhs, false, !tr);
+  Value gRhs = tr ? r.matmul(g, lhs, true, tl) : r.matmul(lhs, g, !tl, false);
+  return result(out, {gLhs, gRhs});
+}
+
+// dx = y (g - sum(g y)) along the axis.
+LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value y = getResult();
+  int64_t axis = getAxis();
+  Value dot = r.unreduce(r.reduceSum(r.mul(gs[0], y), {axis}), {axis}, y.getType());
+  return result(out, {r.mul(y, r.sub(gs[0], dot))});
+}
+
+// dx = g - exp(y) sum(g) along the axis.
+LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                     SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value y = getResult();
+  int64_t axis = getAxis();
+  Value total = r.unreduce(r.reduceSum(gs[0], {axis}), {axis}, y.getType());
+  return result(out, {r.sub(gs[0], r.mul(r.exp(y), total))});
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+// d logits[n, :] = (softmax(logits[n, :]) - one_hot(labels[n])) g[n].
+LogicalResult SoftmaxCrossEntropyOp::buildVJP(OpBuilder &b, ValueRange gs,
+                                              SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  RankedTensorType logits = getLogits().getType();
+  Value probabilities = b.create<SoftmaxOp>(getLoc(), getLogits(), 1);
+  Value target = b.create<OneHotOp>(getLoc(), logits, getLabels());
+  Value perExample = r.broadcast(gs[0], {0}, logits);
+  return result(out, {r.mul(r.sub(probabilities, target), perExample), Value()});
+}
+
+// d mean((p - t)^2) = 2 (p - t) / count, and its negation for the target.
+LogicalResult MseOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  RankedTensorType type = getPrediction().getType();
+  Value scaled = r.broadcast(r.scale(gs[0], 2.0 / type.getNumElements()), {}, type);
+  Value gPrediction = r.mul(r.sub(getPrediction(), getTarget()), scaled);
+  return result(out, {gPrediction, r.neg(gPrediction)});
+}
