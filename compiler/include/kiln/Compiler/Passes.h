@@ -8,6 +8,8 @@
 #ifndef KILN_COMPILER_PASSES_H
 #define KILN_COMPILER_PASSES_H
 
+#include "kiln/Dialect/Graph/GraphDialect.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 

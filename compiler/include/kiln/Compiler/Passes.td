@@ -44,6 +44,7 @@ def AppendOptimizer : Pass<"kiln-append-optimizer", "::mlir::ModuleOp"> {
     Option<"epsilon", "epsilon", "double", /*default=*/"-1.0",
            "Adam epsilon (negative: from the module, else 1e-8)">,
   ];
+  let dependentDialects = ["::kiln::graph::GraphDialect"];
   let statistics = [
     Statistic<"numUpdates", "updates", "Parameters given an update rule">,
     Statistic<"numStateVariables", "state-variables", "Optimizer state variables created">,
@@ -59,6 +60,7 @@ def Autodiff : Pass<"kiln-autodiff", "::mlir::ModuleOp"> {
     variable read in the step (zeros when the loss does not depend on it) and
     erases the `graph.minimize`.
   }];
+  let dependentDialects = ["::kiln::graph::GraphDialect"];
   let statistics = [
     Statistic<"numGradients", "gradients", "graph.gradient ops emitted">,
     Statistic<"numAccumulations", "accumulations", "Gradient sums for multi-use values">,
