@@ -13,7 +13,36 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+#include <string>
+#include <vector>
+
+/// Accepts the IR-printing flags under the names Kiln's docs use
+/// (`--print-ir-after-all`) as well as MLIR's own (`--mlir-print-ir-after-all`).
+static std::vector<char *> withFlagAliases(int argc, char **argv,
+                                           std::vector<std::string> &storage) {
+  static constexpr llvm::StringLiteral kAliased[] = {
+      "--print-ir-after-all", "--print-ir-before-all", "--print-ir-after-failure",
+      "--print-ir-after-change", "--print-ir-after", "--print-ir-before"};
+  storage.reserve(argc);
+  std::vector<char *> args;
+  for (int i = 0; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    for (llvm::StringRef alias : kAliased)
+      if (arg == alias || arg.starts_with((alias + "=").str())) {
+        storage.push_back("--mlir-" + arg.drop_front(2).str());
+        argv[i] = storage.back().data();
+        break;
+      }
+    args.push_back(argv[i]);
+  }
+  return args;
+}
+
 int main(int argc, char **argv) {
+  std::vector<std::string> storage;
+  std::vector<char *> args = withFlagAliases(argc, argv, storage);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   mlir::DialectRegistry registry;
   registry.insert<kiln::graph::GraphDialect, mlir::func::FuncDialect>();
   kiln::registerPassesAndPipelines();

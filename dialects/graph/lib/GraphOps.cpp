@@ -14,6 +14,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln::graph;
 
@@ -84,6 +86,8 @@ Operation *GraphDialect::materializeConstant(OpBuilder &builder, Attribute value
 
 LogicalResult VariableOp::verify() {
   InitializerAttr init = getInit();
+  if (!std::isfinite(init.getFirst()) || !std::isfinite(init.getSecond()))
+    return emitOpError("initializer parameters must be finite, got ") << init;
   if (init.getDistribution() == Distribution::uniform && !(init.getFirst() < init.getSecond()))
     return emitOpError("uniform initializer needs low < high, got [")
            << init.getFirst() << ", " << init.getSecond() << ")";
@@ -92,6 +96,10 @@ LogicalResult VariableOp::verify() {
            << init.getSecond();
   if (getTrainable() && !getTensorType().getElementType().isF32())
     return emitOpError("a trainable variable must have f32 elements, got ") << getType();
+  if (init.getDistribution() != Distribution::constant &&
+      !llvm::isa<FloatType>(getTensorType().getElementType()))
+    return emitOpError("only a constant initializer suits integer elements, got ")
+           << stringifyDistribution(init.getDistribution()) << " for " << getType();
   return success();
 }
 
@@ -137,9 +145,13 @@ LogicalResult GradientOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 LogicalResult InputOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty name");
-  if (auto value = getDefaultValueAttr(); value && value.getType() != getType())
-    return emitOpError("default value has type ")
-           << value.getType() << " but the input has type " << getType();
+  if (auto value = getDefaultValueAttr()) {
+    if (!llvm::isa<DenseElementsAttr>(value))
+      return emitOpError("default value must be a dense<...> literal");
+    if (value.getType() != getType())
+      return emitOpError("default value has type ")
+             << value.getType() << " but the input has type " << getType();
+  }
   return success();
 }
 
@@ -150,6 +162,8 @@ LogicalResult InputOp::verify() {
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 LogicalResult ConstantOp::verify() {
+  if (!llvm::isa<DenseElementsAttr>(getValue()))
+    return emitOpError("value must be a dense<...> literal");
   if (getValue().getType() != getType())
     return emitOpError("value has type ")
            << getValue().getType() << " but the result has type " << getType();

@@ -19,6 +19,17 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "kiln/Dialect/Graph/GraphDialect.h.inc"
+
+namespace kiln::graph {
+/// The variables of a module: graph.read reads them, graph.assign writes them.
+struct VariableResource : public mlir::SideEffects::Resource::Base<VariableResource> {
+  llvm::StringRef getName() final { return "graph.variables"; }
+};
+/// The step's host interface: inputs, outputs, the loss and gradients.
+struct StepIOResource : public mlir::SideEffects::Resource::Base<StepIOResource> {
+  llvm::StringRef getName() final { return "graph.step_io"; }
+};
+} // namespace kiln::graph
 #include "kiln/Dialect/Graph/GraphEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES

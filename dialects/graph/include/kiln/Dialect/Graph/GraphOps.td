@@ -16,6 +16,12 @@ include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
+// Variables (read at step start, assigned at step end) and the step's host
+// interface (inputs, outputs, the loss, gradients) are separate resources, so
+// reads of variables are not ordered against outputs.
+def Graph_VariableResource : Resource<"::kiln::graph::VariableResource">;
+def Graph_StepIOResource : Resource<"::kiln::graph::StepIOResource">;
+
 class Graph_Op<string mnemonic, list<Trait> traits = []>
     : Op<Graph_Dialect, mnemonic, traits>;
 
@@ -44,7 +50,7 @@ def Graph_VariableOp : Graph_Op<"variable", [Symbol, HasParent<"::mlir::ModuleOp
                        Graph_InitializerAttr:$init,
                        UnitAttr:$trainable);
   let assemblyFormat = [{
-    $sym_name (`trainable` $trainable^)? attr-dict `:` $type `=` $init
+    $sym_name (`trainable` $trainable^)? attr-dict `:` $type `=` qualified($init)
   }];
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
@@ -56,7 +62,7 @@ def Graph_VariableOp : Graph_Op<"variable", [Symbol, HasParent<"::mlir::ModuleOp
 
 def Graph_ReadOp : Graph_Op<"read", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    MemoryEffects<[MemRead]>]> {
+    MemoryEffects<[MemRead<Graph_VariableResource>]>]> {
   let summary = "Reads a variable's value at the start of the step";
   let description = [{
     ```mlir
@@ -70,7 +76,7 @@ def Graph_ReadOp : Graph_Op<"read", [
 
 def Graph_AssignOp : Graph_Op<"assign", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    MemoryEffects<[MemWrite]>]> {
+    MemoryEffects<[MemWrite<Graph_VariableResource>]>]> {
   let summary = "Gives a variable its value for the next step";
   let description = [{
     Takes effect when the step ends: every `graph.read` of the step sees the
@@ -84,7 +90,7 @@ def Graph_AssignOp : Graph_Op<"assign", [
   let assemblyFormat = "$variable `,` $value attr-dict `:` type($value)";
 }
 
-def Graph_InputOp : Graph_Op<"input", [MemoryEffects<[MemRead]>]> {
+def Graph_InputOp : Graph_Op<"input", [MemoryEffects<[MemRead<Graph_StepIOResource>]>]> {
   let summary = "A named tensor supplied by the host each step (a batch, a learning rate)";
   let description = [{
     `default_value`, when present, is the value used when the host supplies none
@@ -101,7 +107,7 @@ def Graph_InputOp : Graph_Op<"input", [MemoryEffects<[MemRead]>]> {
   let hasVerifier = 1;
 }
 
-def Graph_OutputOp : Graph_Op<"output", [MemoryEffects<[MemWrite]>]> {
+def Graph_OutputOp : Graph_Op<"output", [MemoryEffects<[MemWrite<Graph_StepIOResource>]>]> {
   let summary = "Names a value the host may read after the step (loss, logits)";
   let description = [{
     ```mlir
@@ -112,7 +118,7 @@ def Graph_OutputOp : Graph_Op<"output", [MemoryEffects<[MemWrite]>]> {
   let assemblyFormat = "$name `,` $value attr-dict `:` type($value)";
 }
 
-def Graph_MinimizeOp : Graph_Op<"minimize", [MemoryEffects<[MemWrite]>]> {
+def Graph_MinimizeOp : Graph_Op<"minimize", [MemoryEffects<[MemWrite<Graph_StepIOResource>]>]> {
   let summary = "Marks the scalar loss that training minimizes";
   let description = [{
     The root of reverse-mode differentiation: `kiln-autodiff` replaces it by
@@ -128,7 +134,7 @@ def Graph_MinimizeOp : Graph_Op<"minimize", [MemoryEffects<[MemWrite]>]> {
 
 def Graph_GradientOp : Graph_Op<"gradient", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    MemoryEffects<[MemWrite]>]> {
+    MemoryEffects<[MemWrite<Graph_StepIOResource>]>]> {
   let summary = "The loss's gradient with respect to a trainable variable";
   let description = [{
     Produced by `kiln-autodiff`, consumed by `kiln-append-optimizer`. Before
@@ -179,10 +185,15 @@ class Graph_BinaryOp<string mnemonic, string math, list<Trait> traits = []>
   let arguments = (ins Graph_FloatTensor:$lhs, Graph_FloatTensor:$rhs);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+  let hasFolder = 1;
 }
 
-def Graph_AddOp : Graph_BinaryOp<"add", "lhs + rhs", [Commutative]>;
-def Graph_SubOp : Graph_BinaryOp<"sub", "lhs - rhs">;
+def Graph_AddOp : Graph_BinaryOp<"add", "lhs + rhs", [Commutative]> {
+  let hasCanonicalizer = 1;
+}
+def Graph_SubOp : Graph_BinaryOp<"sub", "lhs - rhs"> {
+  let hasCanonicalizer = 1;
+}
 def Graph_MulOp : Graph_BinaryOp<"mul", "lhs * rhs", [Commutative]>;
 def Graph_DivOp : Graph_BinaryOp<"div", "lhs / rhs">;
 def Graph_MaxOp : Graph_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
@@ -198,6 +209,7 @@ class Graph_UnaryOp<string mnemonic, string math>
   let arguments = (ins Graph_FloatTensor:$operand);
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = "$operand attr-dict `:` type($result)";
+  let hasFolder = 1;
 }
 
 def Graph_NegOp : Graph_UnaryOp<"neg", "-x">;
@@ -220,6 +232,7 @@ def Graph_CompareOp : Graph_Op<"compare", [Pure, InferTypeOpAdaptor,
                        Graph_FloatTensor:$lhs, Graph_FloatTensor:$rhs);
   let results = (outs Graph_MaskTensor:$result);
   let assemblyFormat = "$predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs)";
+  let hasFolder = 1;
 }
 
 def Graph_SelectOp : Graph_DiffOp<"select", [InferTypeOpAdaptor,
@@ -236,6 +249,7 @@ def Graph_SelectOp : Graph_DiffOp<"select", [InferTypeOpAdaptor,
   let assemblyFormat = [{
     $condition `,` $on_true `,` $on_false attr-dict `:` type($condition) `,` type($on_true)
   }];
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -259,6 +273,8 @@ def Graph_BroadcastOp : Graph_DiffOp<"broadcast"> {
     $operand $dims attr-dict `:` type($operand) `to` type($result)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Graph_ReshapeOp : Graph_DiffOp<"reshape"> {
@@ -272,6 +288,8 @@ def Graph_ReshapeOp : Graph_DiffOp<"reshape"> {
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat = "$operand attr-dict `:` type($operand) `to` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Graph_TransposeOp : Graph_DiffOp<"transpose", [InferTypeOpAdaptor]> {
@@ -286,6 +304,8 @@ def Graph_TransposeOp : Graph_DiffOp<"transpose", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     $operand $perm attr-dict `:` type($operand) `->` type($result)
   }];
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -305,6 +325,7 @@ class Graph_ReduceOp<string mnemonic, string math>
   let assemblyFormat = [{
     $operand $axes attr-dict `:` type($operand) `->` type($result)
   }];
+  let hasFolder = 1;
 }
 
 def Graph_ReduceSumOp : Graph_ReduceOp<"reduce_sum", "a sum">;
