@@ -67,4 +67,17 @@ def Autodiff : Pass<"kiln-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def ExtractEval : Pass<"kiln-extract-eval", "::mlir::ModuleOp"> {
+  let summary = "Adds func @eval: the forward part of @step, for evaluation";
+  let description = [{
+    Copies func @step into func @eval without its `graph.minimize`,
+    `graph.assign`s and `graph.gradient`s, then drops whatever no output
+    needs. Run it before `kiln-autodiff`: @eval then computes the model's
+    outputs (loss, logits) with the current parameters and changes nothing, so
+    a trainer can measure a test set without training on it. Fails if the
+    module already has a @eval or has no @step.
+  }];
+  let dependentDialects = ["::kiln::graph::GraphDialect"];
+}
+
 #endif // KILN_COMPILER_PASSES

@@ -1,0 +1,62 @@
+//===- ExtractEval.cpp - kiln-extract-eval: a forward-only program --------===//
+//
+// Derives func @eval from func @step before autodiff: the same forward ops
+// and outputs, without the loss root and without state updates. Ops nothing
+// observable needs afterwards (an input only the optimizer would have used,
+// reads that only fed an assign) are removed here, since graph.input and
+// graph.read have effects canonicalization does not remove.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Compiler/Passes.h"
+#include "kiln/Dialect/Graph/GraphDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_EXTRACTEVAL
+#include "kiln/Compiler/Passes.h.inc"
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace {
+
+/// True for ops @eval may drop when their results are unused.
+bool isRemovableWhenDead(Operation *op) {
+  if (op->hasTrait<OpTrait::IsTerminator>())
+    return false;
+  return isPure(op) || llvm::isa<InputOp, ReadOp>(op);
+}
+
+struct ExtractEvalPass : impl::ExtractEvalBase<ExtractEvalPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto step = module.lookupSymbol<func::FuncOp>("step");
+    if (!step) {
+      module.emitError("kiln-extract-eval: the module has no func.func @step");
+      return signalPassFailure();
+    }
+    if (Operation *existing = module.lookupSymbol("eval")) {
+      existing->emitError("kiln-extract-eval: the module already has a symbol @eval");
+      return signalPassFailure();
+    }
+    func::FuncOp eval = step.clone();
+    eval.setName("eval");
+    module.insert(std::next(Block::iterator(step)), eval);
+
+    eval.walk([](Operation *op) {
+      if (llvm::isa<MinimizeOp, AssignOp, GradientOp>(op))
+        op->erase();
+    });
+    // Reverse order erases users before producers, so one sweep suffices.
+    Block &body = eval.getBody().front();
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (op.use_empty() && isRemovableWhenDead(&op))
+        op.erase();
+  }
+};
+
+} // namespace
+} // namespace kiln

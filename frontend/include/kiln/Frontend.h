@@ -1,0 +1,18 @@
+//===- Frontend.h - Everything needed to write a Kiln model -----*- C++ -*-===//
+//
+// One include for model files: the Builder and Tensor, the ops, losses,
+// layers, initializers and the TrainingSpec with its optimizers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_FRONTEND_H
+#define KILN_FRONTEND_H
+
+#include "kiln/Builder.h"
+#include "kiln/Init.h"
+#include "kiln/Layers.h"
+#include "kiln/Losses.h"
+#include "kiln/Ops.h"
+#include "kiln/TrainingSpec.h"
+
+#endif // KILN_FRONTEND_H

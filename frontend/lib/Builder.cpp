@@ -1,0 +1,374 @@
+//===- Builder.cpp - The module a Builder writes --------------------------===//
+//
+// Owns the module under construction, turns C++ source locations into MLIR
+// locations, records the first error, and creates inputs, parameters,
+// constants and outputs. Tensor ops live in Ops.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Builder.h"
+
+#include "kiln/TrainingSpec.h"
+
+#include "absl/strings/str_cat.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Collects the first error diagnostic emitted while it lives, so a shape
+/// rule's message becomes the builder's error instead of reaching stderr.
+class FirstError {
+public:
+  explicit FirstError(MLIRContext &context)
+      : handler_(&context, [this](Diagnostic &diagnostic) {
+          if (diagnostic.getSeverity() == DiagnosticSeverity::Error && message_.empty())
+            message_ = diagnostic.str();
+          return success();
+        }) {}
+
+  const std::string &message() const { return message_; }
+
+private:
+  std::string message_;
+  ScopedDiagnosticHandler handler_;
+};
+
+/// `text` as the string_view absl's string functions take (Debian's abseil
+/// has its own absl::string_view).
+absl::string_view view(std::string_view text) { return {text.data(), text.size()}; }
+
+std::string describe(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  return text;
+}
+
+/// "dimension 1 is -3" when a shape has a negative size.
+std::optional<std::string> negativeDimension(llvm::ArrayRef<int64_t> shape) {
+  for (auto [axis, size] : llvm::enumerate(shape))
+    if (size < 0)
+      return absl::StrCat("dimension ", axis, " is ", size, "; sizes must be >= 0");
+  return std::nullopt;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Tensor
+//===----------------------------------------------------------------------===//
+
+RankedTensorType Tensor::type() const {
+  return value_ ? llvm::cast<RankedTensorType>(value_.getType()) : RankedTensorType();
+}
+
+llvm::ArrayRef<int64_t> Tensor::shape() const {
+  return value_ ? type().getShape() : llvm::ArrayRef<int64_t>();
+}
+
+int64_t Tensor::dim(int64_t axis) const { return shape()[axis < 0 ? axis + rank() : axis]; }
+
+DType Tensor::dtype() const {
+  if (!value_)
+    return DType::kF32;
+  Type element = type().getElementType();
+  if (element.isInteger(32))
+    return DType::kI32;
+  if (element.isInteger(1))
+    return DType::kI1;
+  return DType::kF32;
+}
+
+//===----------------------------------------------------------------------===//
+// Construction
+//===----------------------------------------------------------------------===//
+
+Builder::Builder(std::string_view moduleName, uint64_t seed, SourceLocation loc)
+    : ownedContext_(std::make_unique<MLIRContext>(MLIRContext::Threading::DISABLED)),
+      context_(ownedContext_.get()), seed_(seed), opBuilder_(context_) {
+  initialize(moduleName, loc);
+}
+
+Builder::Builder(MLIRContext &context, std::string_view moduleName, uint64_t seed,
+                 SourceLocation loc)
+    : context_(&context), seed_(seed), opBuilder_(context_) {
+  initialize(moduleName, loc);
+}
+
+Builder::~Builder() = default;
+
+void Builder::initialize(std::string_view moduleName, SourceLocation loc) {
+  context_->loadDialect<graph::GraphDialect, func::FuncDialect>();
+  Location where = location(loc);
+  std::optional<StringRef> name;
+  if (!moduleName.empty())
+    name = StringRef(moduleName);
+  module_ = ModuleOp::create(where, name);
+  auto step = func::FuncOp::create(where, "step", FunctionType::get(context_, {}, {}));
+  module_->push_back(step);
+  opBuilder_.setInsertionPointToEnd(step.addEntryBlock());
+  step_ = step;
+}
+
+//===----------------------------------------------------------------------===//
+// Locations, scopes and errors
+//===----------------------------------------------------------------------===//
+
+Location Builder::location(SourceLocation loc) const {
+  Location fileLine = FileLineColLoc::get(context_, loc.file_name(), loc.line(), loc.column());
+  if (scopes_.empty())
+    return fileLine;
+  return NameLoc::get(StringAttr::get(context_, scopePath()), fileLine);
+}
+
+std::string Builder::scopePath() const {
+  std::string path;
+  for (const std::string &scope : scopes_)
+    absl::StrAppend(&path, path.empty() ? "" : ".", scope);
+  return path;
+}
+
+std::string Builder::scoped(std::string_view name) const {
+  return scopes_.empty() ? std::string(name) : absl::StrCat(scopePath(), ".", view(name));
+}
+
+std::string Builder::uniqueScopeName(std::string_view prefix) {
+  for (int index = 1;; ++index) {
+    std::string name = absl::StrCat(view(prefix), index);
+    if (usedScopes_.insert(scoped(name)).second)
+      return name;
+  }
+}
+
+Builder::NameScope::NameScope(Builder &builder, std::string_view name) : builder_(builder) {
+  builder_.usedScopes_.insert(builder_.scoped(name));
+  builder_.scopes_.emplace_back(name);
+}
+
+Builder::NameScope::~NameScope() { builder_.scopes_.pop_back(); }
+
+void Builder::fail(std::string message, SourceLocation loc) {
+  if (!status_.ok())
+    return;
+  std::string scope = scopePath();
+  status_ = absl::InvalidArgumentError(
+      absl::StrCat(loc.file_name(), ":", loc.line(), ": ",
+                   scope.empty() ? "" : absl::StrCat("in ", scope, ": "), message));
+}
+
+void Builder::reportError(std::string_view message, SourceLocation loc) {
+  fail(std::string(message), loc);
+}
+
+bool Builder::ready(SourceLocation loc) {
+  if (built_)
+    fail("this Builder has already built its module; use a new Builder for another model", loc);
+  return status_.ok();
+}
+
+bool Builder::check(llvm::function_ref<LogicalResult(Location)> rule, SourceLocation loc) {
+  if (!ready(loc))
+    return false;
+  FirstError error(*context_);
+  if (succeeded(rule(location(loc))))
+    return true;
+  fail(error.message().empty() ? std::string("shape check failed") : error.message(), loc);
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// Inputs, parameters, constants, outputs
+//===----------------------------------------------------------------------===//
+
+Tensor Builder::input(std::string_view name, llvm::ArrayRef<int64_t> shape, DType dtype,
+                      SourceLocation loc) {
+  if (!ready(loc))
+    return poison();
+  std::string where = absl::StrCat("input '", view(name), "'");
+  if (name.empty()) {
+    fail("an input needs a non-empty name", loc);
+    return poison();
+  }
+  if (name == "learning_rate") {
+    fail("the input name 'learning_rate' is reserved for the optimizer; choose another", loc);
+    return poison();
+  }
+  if (!inputNames_.insert(name).second) {
+    fail(absl::StrCat(where, " already exists; input names must be unique"), loc);
+    return poison();
+  }
+  if (std::optional<std::string> bad = negativeDimension(shape)) {
+    fail(absl::StrCat(where, ": ", *bad), loc);
+    return poison();
+  }
+  Type element;
+  switch (dtype) {
+  case DType::kF32:
+    element = Float32Type::get(context_);
+    break;
+  case DType::kI32:
+    element = IntegerType::get(context_, 32);
+    break;
+  case DType::kI1:
+    element = IntegerType::get(context_, 1);
+    break;
+  case DType::kF64:
+    fail(absl::StrCat(where, ": f64 inputs are not supported; graph tensors are f32 (features), "
+                             "i32 (labels) or i1 (masks)"),
+         loc);
+    return poison();
+  }
+  return create<graph::InputOp>(loc, RankedTensorType::get(shape, element), name, ElementsAttr());
+}
+
+Tensor Builder::parameter(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
+                          SourceLocation loc) {
+  if (!ready(loc))
+    return poison();
+  if (name.empty()) {
+    fail("a parameter needs a non-empty name", loc);
+    return poison();
+  }
+  std::string fullName = scoped(name);
+  std::string where = absl::StrCat("parameter '", fullName, "'");
+  if (variableNames_.contains(fullName)) {
+    fail(absl::StrCat(where, " already exists; parameter names must be unique"), loc);
+    return poison();
+  }
+  if (std::optional<std::string> bad = negativeDimension(shape)) {
+    fail(absl::StrCat(where, ": ", *bad), loc);
+    return poison();
+  }
+  absl::StatusOr<ResolvedInit> resolved = init.resolve(shape);
+  if (!resolved.ok()) {
+    fail(absl::StrCat(where, ": ", resolved.status().message()), loc);
+    return poison();
+  }
+
+  auto type = RankedTensorType::get(shape, Float32Type::get(context_));
+  auto initializer = graph::InitializerAttr::get(context_, resolved->distribution, resolved->first,
+                                                 resolved->second, seed_, nextStream_++);
+  OpBuilder moduleBuilder(step_);
+  moduleBuilder.create<graph::VariableOp>(location(loc), fullName, type, initializer,
+                                          /*trainable=*/true);
+  variableNames_.insert(fullName);
+  parameterNames_.push_back(fullName);
+  return create<graph::ReadOp>(loc, type, fullName);
+}
+
+Tensor Builder::constant(llvm::ArrayRef<int64_t> shape, float value, SourceLocation loc) {
+  if (!ready(loc))
+    return poison();
+  if (std::optional<std::string> bad = negativeDimension(shape)) {
+    fail(absl::StrCat("constant: ", *bad), loc);
+    return poison();
+  }
+  auto type = RankedTensorType::get(shape, Float32Type::get(context_));
+  return create<graph::ConstantOp>(loc, type, DenseElementsAttr::get(type, value));
+}
+
+Tensor Builder::constant(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<float> values,
+                         SourceLocation loc) {
+  if (!ready(loc))
+    return poison();
+  if (std::optional<std::string> bad = negativeDimension(shape)) {
+    fail(absl::StrCat("constant: ", *bad), loc);
+    return poison();
+  }
+  auto type = RankedTensorType::get(shape, Float32Type::get(context_));
+  if (type.getNumElements() != static_cast<int64_t>(values.size())) {
+    fail(absl::StrCat("constant: ", describe(type), " has ", type.getNumElements(),
+                      " elements but ", values.size(), " values were given"),
+         loc);
+    return poison();
+  }
+  return create<graph::ConstantOp>(loc, type, DenseElementsAttr::get(type, values));
+}
+
+void Builder::output(std::string_view name, Tensor value, SourceLocation loc) {
+  if (!ready(loc))
+    return;
+  if (!value.ok() || value.builder() != this) {
+    fail(absl::StrCat("output '", view(name), "': the value is ",
+                      value.builder() && value.builder() != this ? "from another Builder"
+                                                                 : "an empty Tensor"),
+         loc);
+    return;
+  }
+  if (name.empty()) {
+    fail("an output needs a non-empty name", loc);
+    return;
+  }
+  if (!outputs_.try_emplace(name, value.value()).second) {
+    fail(absl::StrCat("output '", view(name), "' already exists; output names must be unique"),
+         loc);
+    return;
+  }
+  opBuilder_.create<graph::OutputOp>(location(loc), name, value.value());
+}
+
+//===----------------------------------------------------------------------===//
+// Finishing
+//===----------------------------------------------------------------------===//
+
+absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(const TrainingSpec &spec, SourceLocation loc) {
+  if (!ready(loc))
+    return status_;
+  const Tensor &loss = spec.loss;
+  if (!loss.ok() || loss.builder() != this) {
+    fail(absl::StrCat("TrainingSpec.loss is ", loss.builder() && loss.builder() != this
+                                                   ? "from another Builder"
+                                                   : "an empty Tensor"),
+         loc);
+    return status_;
+  }
+  if (loss.rank() != 0 || loss.dtype() != DType::kF32) {
+    fail(absl::StrCat("TrainingSpec.loss must be a scalar f32 tensor, got ", describe(loss.type()),
+                      "; reduce it first, e.g. with reduceMean(loss, {0})"),
+         loc);
+    return status_;
+  }
+  if (absl::Status valid = validateOptimizer(spec.optimizer); !valid.ok()) {
+    fail(absl::StrCat("TrainingSpec.optimizer: ", valid.message()), loc);
+    return status_;
+  }
+
+  bool lossHasOutput =
+      llvm::any_of(outputs_, [&](const auto &entry) { return entry.getValue() == loss.value(); });
+  if (!lossHasOutput) {
+    if (outputs_.contains("loss")) {
+      fail("an output named 'loss' holds another value; give the training loss an output of "
+           "its own or rename that output",
+           loc);
+      return status_;
+    }
+    output("loss", loss, loc);
+  }
+  opBuilder_.create<graph::MinimizeOp>(location(loc), loss.value());
+  module_.get()->setAttr("graph.optimizer", optimizerAttribute(*context_, spec.optimizer));
+  return finish(loc);
+}
+
+absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(SourceLocation loc) {
+  if (!ready(loc))
+    return status_;
+  return finish(loc);
+}
+
+absl::StatusOr<OwningOpRef<ModuleOp>> Builder::finish(SourceLocation loc) {
+  opBuilder_.create<func::ReturnOp>(location(loc));
+  built_ = true;
+  FirstError error(*context_);
+  if (failed(verify(*module_)))
+    return absl::InternalError(
+        absl::StrCat("the built module does not verify (a bug in the builder or in a custom op): ",
+                     error.message()));
+  return std::move(module_);
+}
+
+} // namespace kiln

@@ -1,0 +1,98 @@
+//===- Kernels.h - The reference device's loops -----------------*- C++ -*-===//
+//
+// Plain loops over raw pointers, one function per op family, instantiated for
+// float and double. They know nothing of MLIR: the plan hands them pointers
+// and precomputed layouts. Accumulations run in T in row-major order of the
+// operand, so float32 results resemble a GPU kernel's.
+//
+// Internal to runtime/reference.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_REFERENCE_KERNELS_H
+#define KILN_RUNTIME_REFERENCE_KERNELS_H
+
+#include "absl/status/status.h"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace kiln::reference {
+
+enum class UnaryKind { kNeg, kExp, kLog, kSqrt, kRelu, kTanh, kSigmoid };
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax };
+enum class CompareKind { kEq, kNe, kLt, kLe, kGt, kGe };
+enum class ReduceKind { kSum, kMean, kMax };
+
+/// Copies a strided view: result element at row-major index `shape` position p
+/// comes from the operand at offset sum(p[d] * operandStrides[d]). A stride of
+/// 0 repeats (broadcast); permuted strides transpose.
+struct StridedLayout {
+  std::vector<int64_t> shape;
+  std::vector<int64_t> operandStrides;
+};
+
+/// Reduces an operand of `shape` into a result whose offset for operand
+/// position p is sum(p[d] * resultStrides[d]); reduced dimensions have stride
+/// 0. `resultCount` elements; `reducedCount` operand elements per result.
+struct ReduceLayout {
+  std::vector<int64_t> shape;
+  std::vector<int64_t> resultStrides;
+  int64_t resultCount = 0;
+  int64_t reducedCount = 0;
+};
+
+/// op(lhs) [batch, m, k] x op(rhs) [batch, k, n] -> [batch, m, n], where op
+/// transposes the stored matrix when its flag is set.
+struct MatmulLayout {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool transposeLhs = false, transposeRhs = false;
+};
+
+/// A tensor seen as [outer, axis, inner] around one axis.
+struct AxisLayout {
+  int64_t outer = 1, size = 0, inner = 1;
+};
+
+template <typename T> void unary(UnaryKind kind, const T *operand, T *result, int64_t count);
+template <typename T>
+void binary(BinaryKind kind, const T *lhs, const T *rhs, T *result, int64_t count);
+template <typename T>
+void compare(CompareKind kind, const T *lhs, const T *rhs, uint8_t *result, int64_t count);
+template <typename T>
+void select(const uint8_t *condition, const T *onTrue, const T *onFalse, T *result, int64_t count);
+
+/// Broadcast and transpose: fills `result` row-major from the strided view of `operand`.
+template <typename T> void stridedCopy(const T *operand, T *result, const StridedLayout &layout);
+template <typename T>
+void reduce(ReduceKind kind, const T *operand, T *result, const ReduceLayout &layout);
+
+/// `lhsScratch` / `rhsScratch` hold m*k / k*n elements per batch; they are
+/// used (and may be null otherwise) when the matching operand is transposed.
+template <typename T>
+void matmul(const T *lhs, const T *rhs, T *result, const MatmulLayout &layout, T *lhsScratch,
+            T *rhsScratch);
+
+/// softmax (or log_softmax when `logarithm`) along the layout's axis, with the
+/// maximum subtracted first.
+template <typename T>
+void softmax(bool logarithm, const T *operand, T *result, const AxisLayout &layout);
+
+/// result[r] = logsumexp(logits[r, :]) - logits[r, labels[r]] over [rows, classes]
+/// (layout.outer rows, layout.size classes). Fails with InvalidArgument naming `where`,
+/// the example and the label when a label is outside [0, classes).
+template <typename T>
+absl::Status softmaxCrossEntropy(const T *logits, const int32_t *labels, T *result,
+                                 const AxisLayout &layout, std::string_view where);
+
+/// One row of `classes` per label; labels outside [0, classes) give zeros.
+template <typename T> void oneHot(const int32_t *labels, T *result, int64_t count, int64_t classes);
+
+/// result[0] = mean((prediction - target)^2) over `count` elements.
+template <typename T>
+void meanSquaredError(const T *prediction, const T *target, T *result, int64_t count);
+
+} // namespace kiln::reference
+
+#endif // KILN_RUNTIME_REFERENCE_KERNELS_H

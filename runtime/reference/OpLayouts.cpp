@@ -1,0 +1,127 @@
+//===- OpLayouts.cpp - Graph op attributes as kernel parameters ----------===//
+//
+// Strides are in elements of row-major tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OpLayouts.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace kiln::reference {
+namespace {
+
+std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d > 1; --d)
+    strides[d - 2] = strides[d - 1] * shape[d - 1];
+  return strides;
+}
+
+int64_t product(llvm::ArrayRef<int64_t> dims) {
+  int64_t result = 1;
+  for (int64_t d : dims)
+    result *= d;
+  return result;
+}
+
+} // namespace
+
+std::vector<int64_t> shapeOf(mlir::Type type) {
+  auto shape = llvm::cast<mlir::ShapedType>(type).getShape();
+  return {shape.begin(), shape.end()};
+}
+
+UnaryKind unaryKind(mlir::Operation *op) {
+  return llvm::TypeSwitch<mlir::Operation *, UnaryKind>(op)
+      .Case([](graph::NegOp) { return UnaryKind::kNeg; })
+      .Case([](graph::ExpOp) { return UnaryKind::kExp; })
+      .Case([](graph::LogOp) { return UnaryKind::kLog; })
+      .Case([](graph::SqrtOp) { return UnaryKind::kSqrt; })
+      .Case([](graph::ReluOp) { return UnaryKind::kRelu; })
+      .Case([](graph::TanhOp) { return UnaryKind::kTanh; })
+      .Default([](mlir::Operation *) { return UnaryKind::kSigmoid; });
+}
+
+BinaryKind binaryKind(mlir::Operation *op) {
+  return llvm::TypeSwitch<mlir::Operation *, BinaryKind>(op)
+      .Case([](graph::AddOp) { return BinaryKind::kAdd; })
+      .Case([](graph::SubOp) { return BinaryKind::kSub; })
+      .Case([](graph::MulOp) { return BinaryKind::kMul; })
+      .Case([](graph::DivOp) { return BinaryKind::kDiv; })
+      .Default([](mlir::Operation *) { return BinaryKind::kMax; });
+}
+
+CompareKind compareKind(graph::ComparePredicate predicate) {
+  switch (predicate) {
+  case graph::ComparePredicate::eq:
+    return CompareKind::kEq;
+  case graph::ComparePredicate::ne:
+    return CompareKind::kNe;
+  case graph::ComparePredicate::lt:
+    return CompareKind::kLt;
+  case graph::ComparePredicate::le:
+    return CompareKind::kLe;
+  case graph::ComparePredicate::gt:
+    return CompareKind::kGt;
+  case graph::ComparePredicate::ge:
+    return CompareKind::kGe;
+  }
+  return CompareKind::kEq;
+}
+
+StridedLayout broadcastLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
+                              llvm::ArrayRef<int64_t> dims) {
+  StridedLayout layout{shapeOf(result), std::vector<int64_t>(result.getRank(), 0)};
+  std::vector<int64_t> strides = contiguousStrides(shapeOf(operand));
+  for (auto [i, d] : llvm::enumerate(dims))
+    if (operand.getDimSize(i) == result.getDimSize(d))
+      layout.operandStrides[d] = strides[i];
+  return layout;
+}
+
+StridedLayout transposeLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
+                              llvm::ArrayRef<int64_t> perm) {
+  StridedLayout layout{shapeOf(result), {}};
+  std::vector<int64_t> strides = contiguousStrides(shapeOf(operand));
+  for (int64_t p : perm)
+    layout.operandStrides.push_back(strides[p]);
+  return layout;
+}
+
+ReduceLayout reduceLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
+                          llvm::ArrayRef<int64_t> axes) {
+  ReduceLayout layout{shapeOf(operand), {}, result.getNumElements(), 1};
+  std::vector<int64_t> resultStrides = contiguousStrides(shapeOf(result));
+  size_t kept = 0;
+  for (int64_t d = 0; d < operand.getRank(); ++d) {
+    if (llvm::is_contained(axes, d)) {
+      layout.resultStrides.push_back(0);
+      layout.reducedCount *= operand.getDimSize(d);
+    } else {
+      layout.resultStrides.push_back(resultStrides[kept++]);
+    }
+  }
+  return layout;
+}
+
+MatmulLayout matmulLayout(graph::MatmulOp matmul) {
+  llvm::ArrayRef<int64_t> lhs = matmul.getLhs().getType().getShape();
+  llvm::ArrayRef<int64_t> result = matmul.getType().getShape();
+  MatmulLayout layout;
+  layout.batch = product(result.drop_back(2));
+  layout.m = result[result.size() - 2];
+  layout.n = result.back();
+  layout.k = matmul.getTransposeLhs() ? lhs[lhs.size() - 2] : lhs.back();
+  layout.transposeLhs = matmul.getTransposeLhs();
+  layout.transposeRhs = matmul.getTransposeRhs();
+  return layout;
+}
+
+AxisLayout axisLayout(mlir::RankedTensorType type, int64_t axis) {
+  llvm::ArrayRef<int64_t> shape = type.getShape();
+  return {product(shape.take_front(axis)), shape[axis], product(shape.drop_front(axis + 1))};
+}
+
+} // namespace kiln::reference

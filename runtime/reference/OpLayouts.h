@@ -1,0 +1,44 @@
+//===- OpLayouts.h - Graph op attributes as kernel parameters ---*- C++ -*-===//
+//
+// Translates a graph op's types and attributes into the MLIR-free parameters
+// of Kernels.h, once, when the plan is built.
+//
+// Internal to runtime/reference.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_REFERENCE_OPLAYOUTS_H
+#define KILN_RUNTIME_REFERENCE_OPLAYOUTS_H
+
+#include "Kernels.h"
+
+#include "kiln/Dialect/Graph/GraphDialect.h"
+
+#include <vector>
+
+namespace kiln::reference {
+
+/// The static shape of a shaped type.
+std::vector<int64_t> shapeOf(mlir::Type type);
+
+/// The kernel variant of an elementwise op (`op` must be one of the unary or binary ops).
+UnaryKind unaryKind(mlir::Operation *op);
+BinaryKind binaryKind(mlir::Operation *op);
+CompareKind compareKind(graph::ComparePredicate predicate);
+
+/// The layout of a broadcast of `operand` to `result` along `dims`.
+StridedLayout broadcastLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
+                              llvm::ArrayRef<int64_t> dims);
+/// The layout of a transpose by `perm`.
+StridedLayout transposeLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
+                              llvm::ArrayRef<int64_t> perm);
+/// The layout of a reduction of `operand` over `axes` into `result`.
+ReduceLayout reduceLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
+                          llvm::ArrayRef<int64_t> axes);
+MatmulLayout matmulLayout(graph::MatmulOp matmul);
+/// `type` seen as [outer, axis, inner] around `axis`.
+AxisLayout axisLayout(mlir::RankedTensorType type, int64_t axis);
+
+} // namespace kiln::reference
+
+#endif // KILN_RUNTIME_REFERENCE_OPLAYOUTS_H

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""mlp_reference.py - PyTorch's side of the MLP differential test.
+
+Usage: /usr/bin/python3 mlp_reference.py DIR
+
+DIR holds what the Kiln side wrote (tests/unit/pytorch/MlpDifferentialTest.cpp):
+manifest.json, the initial parameters, the batches, and Kiln's results, all raw
+little-endian arrays. This script rebuilds the same model with torch.nn (the
+Linear weights loaded from Kiln's initial values), runs the same optimizer on
+the same batches in float32 on the CPU, and compares:
+
+  mode "train":     the loss of every step (relative error <= loss_rtol) and
+                    the parameters after the last step (|a-b| <= atol + rtol|b|);
+  mode "gradients": the loss and every parameter's gradient of one step.
+
+It prints every mismatch (what, kiln, torch, error) and exits 1 when there is
+one, 2 when the input is unusable or PyTorch is missing, 0 when all match.
+"""
+
+import json
+import os
+import sys
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as error:
+    print(f"mlp_reference.py: cannot import PyTorch/numpy with {sys.executable}: {error}\n"
+          "HINT: PyTorch is a declared dependency of Kiln's tests; install it with "
+          "scripts/install-deps.sh (Debian's python3-torch).")
+    sys.exit(2)
+
+MAX_REPORTED_ELEMENTS = 5
+
+
+def load(directory, entry):
+    """The array `entry` ({"file", "dtype", "shape"}) describes."""
+    dtype = {"f32": "<f4", "i32": "<i4"}[entry["dtype"]]
+    array = np.fromfile(os.path.join(directory, entry["file"]), dtype=dtype)
+    expected = int(np.prod(entry["shape"])) if entry["shape"] else 1
+    if array.size != expected:
+        raise ValueError(f"{entry['file']} holds {array.size} values but its shape "
+                         f"{entry['shape']} needs {expected}")
+    return array.reshape(entry["shape"])
+
+
+def build_model(widths):
+    layers = []
+    for index in range(len(widths) - 1):
+        if index > 0:
+            layers.append(torch.nn.ReLU())
+        layers.append(torch.nn.Linear(widths[index], widths[index + 1]))
+    return torch.nn.Sequential(*layers)
+
+
+def kiln_parameters(model):
+    """The torch parameter behind each Kiln variable name (fc1.weight, ...)."""
+    linears = [layer for layer in model if isinstance(layer, torch.nn.Linear)]
+    named = {}
+    for index, linear in enumerate(linears, start=1):
+        named[f"fc{index}.weight"] = linear.weight
+        named[f"fc{index}.bias"] = linear.bias
+    return named
+
+
+def make_optimizer(config, parameters):
+    kind = config["kind"]
+    if kind == "sgd":
+        return torch.optim.SGD(parameters, lr=config["learning_rate"],
+                               momentum=config.get("momentum", 0.0),
+                               nesterov=config.get("nesterov", False),
+                               weight_decay=config.get("weight_decay", 0.0))
+    if kind in ("adam", "adamw"):
+        optimizer_class = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        return optimizer_class(parameters, lr=config["learning_rate"],
+                               betas=(config.get("beta1", 0.9), config.get("beta2", 0.999)),
+                               eps=config.get("epsilon", 1e-8),
+                               weight_decay=config.get("weight_decay",
+                                                       0.0 if kind == "adam" else 0.01))
+    raise ValueError(f"unknown optimizer kind {kind!r}")
+
+
+class Comparison:
+    """Collects mismatches and the largest errors seen, for the report."""
+
+    def __init__(self):
+        self.mismatches = []
+        self.largest = {}
+
+    def scalar(self, what, kiln, reference, rtol):
+        error = abs(kiln - reference) / max(abs(reference), 1e-30)
+        self.largest[what.split("[")[0]] = max(self.largest.get(what.split("[")[0], 0.0), error)
+        if not error <= rtol:
+            self.mismatches.append(f"{what}: kiln {kiln:.9g} torch {reference:.9g} "
+                                   f"rel err {error:.3g} > {rtol:g}")
+
+    def tensor(self, what, kiln, reference, atol, rtol):
+        kiln = kiln.astype(np.float64)
+        reference = reference.astype(np.float64)
+        excess = np.abs(kiln - reference) - (atol + rtol * np.abs(reference))
+        worst = float(np.max(np.abs(kiln - reference) / (atol + rtol * np.abs(reference))))
+        self.largest[what] = max(self.largest.get(what, 0.0), worst)
+        bad = np.argwhere(~(excess <= 0))
+        if bad.size == 0:
+            return
+        self.mismatches.append(f"{what}: {len(bad)} of {kiln.size} elements differ by more than "
+                               f"{atol:g} + {rtol:g}|torch|")
+        for index in bad[:MAX_REPORTED_ELEMENTS]:
+            index = tuple(int(i) for i in index)
+            self.mismatches.append(
+                f"  {what}{list(index)}: kiln {kiln[index]:.9g} torch {reference[index]:.9g} "
+                f"abs err {abs(kiln[index] - reference[index]):.3g}")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    directory = sys.argv[1]
+    with open(os.path.join(directory, "manifest.json")) as file:
+        manifest = json.load(file)
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model = build_model(manifest["widths"])
+    parameters = kiln_parameters(model)
+    with torch.no_grad():
+        for name, entry in manifest["initial"].items():
+            parameters[name].copy_(torch.from_numpy(load(directory, entry)))
+
+    images = torch.from_numpy(load(directory, manifest["images"]))
+    labels = torch.from_numpy(load(directory, manifest["labels"]).astype(np.int64))
+    kiln_losses = load(directory, manifest["kiln_losses"])
+    tolerances = manifest["tolerances"]
+    optimizer = make_optimizer(manifest["optimizer"], model.parameters())
+
+    comparison = Comparison()
+    steps = manifest["steps"]
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(images[step]), labels[step])
+        loss.backward()
+        comparison.scalar(f"loss[step {step}]", float(kiln_losses[step]), loss.item(),
+                          tolerances["loss_rtol"])
+        if manifest["mode"] == "train":
+            optimizer.step()
+
+    if manifest["mode"] == "gradients":
+        for name, entry in manifest["kiln_gradients"].items():
+            comparison.tensor(f"grad {name}", load(directory, entry),
+                              parameters[name].grad.numpy(), tolerances["atol"],
+                              tolerances["rtol"])
+    else:
+        for name, entry in manifest["kiln_final"].items():
+            comparison.tensor(f"{name} after {steps} steps", load(directory, entry),
+                              parameters[name].detach().numpy(), tolerances["atol"],
+                              tolerances["rtol"])
+
+    print(f"torch {torch.__version__}, {manifest['optimizer']['kind']}, mode "
+          f"{manifest['mode']}, {steps} step(s); largest errors (loss: relative; tensors: "
+          "in units of the tolerance):")
+    for what, error in comparison.largest.items():
+        print(f"  {what}: {error:.3g}")
+    if comparison.mismatches:
+        print(f"{len(comparison.mismatches)} mismatch line(s):")
+        print("\n".join(comparison.mismatches))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

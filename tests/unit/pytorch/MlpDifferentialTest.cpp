@@ -1,0 +1,301 @@
+//===- MlpDifferentialTest.cpp - Kiln's MLP training vs PyTorch's ---------===//
+//
+// TESTING.md layer 3. The 784-128-10 MNIST MLP is built with the builder,
+// compiled with the training-step pipeline and trained on the reference
+// device (float32) from Kiln's own Philox initial values on deterministic
+// synthetic MNIST-like batches. Everything PyTorch needs (initial
+// parameters, batches, Kiln's losses, gradients and final parameters) is
+// written to a temporary folder as raw little-endian arrays with a JSON
+// manifest, and tests/pytorch/mlp_reference.py replays the same training
+// with torch.nn and torch.optim and compares:
+//   - losses at every step to 1e-5 relative,
+//   - parameters after 20 steps to |a-b| <= 1e-4 + 1e-4|b|,
+//   - gradients of one step (autodiff only) to |a-b| <= 1e-6 + 1e-4|b|.
+// PyTorch is a declared test dependency: when /usr/bin/python3 cannot import
+// it the test fails, it does not skip.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Compiler/Passes.h"
+#include "kiln/Frontend.h"
+#include "kiln/runtime/ReferenceDevice.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+namespace kiln {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "the files for PyTorch are written as little-endian arrays");
+
+constexpr std::array<int64_t, 3> kWidths = {784, 128, 10};
+constexpr int64_t kBatch = 32;
+constexpr int64_t kClasses = 10;
+constexpr uint64_t kSeed = 2024;
+constexpr const char *kPython = "/usr/bin/python3";
+const std::vector<std::string> kParameters = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+
+/// SplitMix64: a fully specified generator, so the data are the same on
+/// every platform.
+class SplitMix64 {
+public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, 1) with 24 random bits.
+  float uniform() { return static_cast<float>(next() >> 40) * 0x1.0p-24f; }
+
+private:
+  uint64_t state_;
+};
+
+/// MNIST-like batches: pixels in [0, 1], each class a noisy version of its
+/// own random prototype, so the loss falls as the model learns.
+struct Batches {
+  std::vector<float> images;   // [steps, batch, 784]
+  std::vector<int32_t> labels; // [steps, batch]
+};
+
+Batches makeBatches(int64_t steps) {
+  SplitMix64 random(7);
+  std::vector<std::vector<float>> prototypes(kClasses, std::vector<float>(kWidths[0]));
+  for (std::vector<float> &prototype : prototypes)
+    for (float &pixel : prototype)
+      pixel = random.uniform() < 0.25f ? random.uniform() : 0.0f;
+  Batches batches;
+  for (int64_t example = 0; example < steps * kBatch; ++example) {
+    int32_t label = static_cast<int32_t>(random.next() % kClasses);
+    batches.labels.push_back(label);
+    for (float pixel : prototypes[label])
+      batches.images.push_back(std::min(1.0f, 0.4f * pixel + 0.6f * random.uniform()));
+  }
+  return batches;
+}
+
+/// The MLP's training module, written with the builder.
+absl::StatusOr<mlir::OwningOpRef<mlir::ModuleOp>> buildMlp(mlir::MLIRContext &context,
+                                                           const Optimizer &optimizer) {
+  Builder b(context, "mlp", kSeed);
+  Tensor images = b.input("images", {kBatch, kWidths[0]});
+  Tensor labels = b.input("labels", {kBatch}, DType::kI32);
+  Sequential mlp{Linear(kWidths[0], kWidths[1]), Relu(), Linear(kWidths[1], kWidths[2])};
+  Tensor loss = softmaxCrossEntropy(mlp(images), labels);
+  return b.build(TrainingSpec{.loss = loss, .optimizer = optimizer});
+}
+
+/// Runs `populate`'s passes on `module`, returning the diagnostics on failure.
+absl::Status runPasses(mlir::ModuleOp module,
+                       llvm::function_ref<void(mlir::PassManager &)> populate) {
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(module.getContext(), [&](mlir::Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d.str() << "\n";
+    return mlir::success();
+  });
+  mlir::PassManager pm(module.getContext());
+  populate(pm);
+  if (mlir::failed(pm.run(module)))
+    return absl::InternalError(absl::StrCat("the pass pipeline failed:\n", diagnostics));
+  return absl::OkStatus();
+}
+
+/// A folder of raw arrays plus the manifest describing them.
+class Exchange {
+public:
+  Exchange() {
+    llvm::SmallString<128> path;
+    if (llvm::sys::fs::createUniqueDirectory("kiln-mlp-vs-pytorch", path))
+      ADD_FAILURE() << "cannot create a temporary folder";
+    directory_ = std::string(path);
+  }
+
+  const std::string &directory() const { return directory_; }
+
+  /// Writes `bytes` to `file`; returns the manifest entry describing it.
+  std::string write(const std::string &file, const void *bytes, size_t size,
+                    const std::string &dtype, const std::vector<int64_t> &shape) {
+    std::string path = directory_ + "/" + file;
+    FILE *out = std::fopen(path.c_str(), "wb");
+    if (!out || std::fwrite(bytes, 1, size, out) != size)
+      ADD_FAILURE() << "cannot write " << path;
+    if (out)
+      std::fclose(out);
+    return absl::StrCat(R"({"file": ")", file, R"(", "dtype": ")", dtype, R"(", "shape": [)",
+                        absl::StrJoin(shape, ", "), "]}");
+  }
+
+  std::string write(const std::string &file, const HostTensor &tensor) {
+    return write(file, tensor.bytes().data(), tensor.sizeInBytes(), dtypeName(tensor.dtype()),
+                 tensor.shape());
+  }
+
+  void writeManifest(const std::string &json) {
+    std::error_code error;
+    llvm::raw_fd_ostream out(directory_ + "/manifest.json", error);
+    ASSERT_FALSE(error) << error.message();
+    out << json;
+  }
+
+  void remove() { llvm::sys::fs::remove_directories(directory_); }
+
+private:
+  std::string directory_;
+};
+
+/// Runs the PyTorch side on `directory`: its exit code and everything it printed.
+std::pair<int, std::string> runPyTorch(const std::string &directory) {
+  const char *sourceDir = std::getenv("KILN_SOURCE_DIR");
+  std::string script = absl::StrCat(sourceDir ? sourceDir : KILN_SOURCE_DIR_AT_BUILD,
+                                    "/tests/pytorch/mlp_reference.py");
+  std::string command = absl::StrCat(kPython, " '", script, "' '", directory, "' 2>&1");
+  FILE *pipe = popen(command.c_str(), "r");
+  if (!pipe)
+    return {-1, "cannot start " + command};
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (size_t read = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), read);
+  int status = pclose(pipe);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return {code, output};
+}
+
+/// `optimizer` as the JSON object mlp_reference.py reads (the fields of
+/// `graph.optimizer`).
+std::string optimizerJson(const Optimizer &optimizer) {
+  if (const auto *sgd = std::get_if<Sgd>(&optimizer))
+    return absl::StrCat(R"({"kind": "sgd", "learning_rate": )", sgd->learningRate,
+                        R"(, "momentum": )", sgd->momentum, R"(, "nesterov": )",
+                        sgd->nesterov ? "true" : "false", R"(, "weight_decay": )", sgd->weightDecay,
+                        "}");
+  auto adamJson = [](std::string_view kind, const auto &adam) {
+    return absl::StrCat(R"({"kind": ")", std::string(kind), R"(", "learning_rate": )",
+                        adam.learningRate, R"(, "beta1": )", adam.beta1, R"(, "beta2": )",
+                        adam.beta2, R"(, "epsilon": )", adam.epsilon, R"(, "weight_decay": )",
+                        adam.weightDecay, "}");
+  };
+  if (const auto *adam = std::get_if<Adam>(&optimizer))
+    return adamJson("adam", *adam);
+  return adamJson("adamw", std::get<AdamW>(optimizer));
+}
+
+enum class Mode { kTrain, kGradients };
+
+/// Trains (or, in kGradients mode, differentiates once) on Kiln, hands
+/// everything to PyTorch and expects the script to find no mismatch.
+void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
+  mlir::MLIRContext context;
+  auto module = buildMlp(context, optimizer);
+  ASSERT_TRUE(module.ok()) << module.status();
+  absl::Status compiled = runPasses(**module, [&](mlir::PassManager &pm) {
+    if (mode == Mode::kTrain)
+      addTrainingStepPipeline(pm);
+    else
+      pm.addPass(createAutodiff());
+  });
+  ASSERT_TRUE(compiled.ok()) << compiled;
+
+  auto device = reference::ReferenceDevice::create(**module, reference::Precision::kFloat32);
+  ASSERT_TRUE(device.ok()) << device.status();
+
+  Exchange exchange;
+  std::vector<std::string> initial, final, gradients;
+  for (const std::string &name : kParameters) {
+    auto value = (*device)->variable(name);
+    ASSERT_TRUE(value.ok()) << value.status();
+    initial.push_back(absl::StrCat("\"", name, "\": ", exchange.write("init_" + name, *value)));
+  }
+
+  Batches batches = makeBatches(steps);
+  std::vector<float> losses;
+  for (int64_t step = 0; step < steps; ++step) {
+    std::map<std::string, HostTensor, std::less<>> inputs;
+    inputs["images"] = HostTensor::f32(
+        {kBatch, kWidths[0]},
+        std::span(batches.images).subspan(step * kBatch * kWidths[0], kBatch * kWidths[0]));
+    inputs["labels"] =
+        HostTensor::i32({kBatch}, std::span(batches.labels).subspan(step * kBatch, kBatch));
+    absl::Status ran = (*device)->step(inputs);
+    ASSERT_TRUE(ran.ok()) << "step " << step << ": " << ran;
+    auto loss = (*device)->output("loss");
+    ASSERT_TRUE(loss.ok()) << loss.status();
+    losses.push_back(loss->f32()[0]);
+  }
+
+  for (const std::string &name : kParameters) {
+    if (mode == Mode::kTrain) {
+      auto value = (*device)->variable(name);
+      ASSERT_TRUE(value.ok()) << value.status();
+      final.push_back(absl::StrCat("\"", name, "\": ", exchange.write("final_" + name, *value)));
+    } else {
+      auto gradient = (*device)->gradient(name);
+      ASSERT_TRUE(gradient.ok()) << gradient.status();
+      gradients.push_back(
+          absl::StrCat("\"", name, "\": ", exchange.write("grad_" + name, *gradient)));
+    }
+  }
+
+  std::string manifest = absl::StrCat(
+      "{\n", R"("mode": ")", mode == Mode::kTrain ? "train" : "gradients", "\",\n",
+      R"("widths": [)", absl::StrJoin(kWidths, ", "), "],\n", R"("steps": )", steps, ",\n",
+      R"("optimizer": )", optimizerJson(optimizer), ",\n",
+      R"("tolerances": {"loss_rtol": 1e-5, "atol": )", mode == Mode::kTrain ? "1e-4" : "1e-6",
+      R"(, "rtol": 1e-4},)", "\n", R"("initial": {)", absl::StrJoin(initial, ", "), "},\n",
+      R"("images": )",
+      exchange.write("images", batches.images.data(), batches.images.size() * sizeof(float), "f32",
+                     {steps, kBatch, kWidths[0]}),
+      ",\n", R"("labels": )",
+      exchange.write("labels", batches.labels.data(), batches.labels.size() * sizeof(int32_t),
+                     "i32", {steps, kBatch}),
+      ",\n", R"("kiln_losses": )",
+      exchange.write("kiln_losses", losses.data(), losses.size() * sizeof(float), "f32", {steps}),
+      ",\n", R"("kiln_final": {)", absl::StrJoin(final, ", "), "},\n", R"("kiln_gradients": {)",
+      absl::StrJoin(gradients, ", "), "}\n}\n");
+  exchange.writeManifest(manifest);
+
+  auto [code, output] = runPyTorch(exchange.directory());
+  EXPECT_EQ(code, 0) << "PyTorch disagrees with Kiln (files kept in " << exchange.directory()
+                     << "):\n"
+                     << output;
+  if (code == 0) {
+    std::printf("%s", output.c_str());
+    exchange.remove();
+  }
+}
+
+TEST(MlpDifferentialTest, GradientsOfOneStepMatchPyTorch) {
+  compareWithPyTorch(Sgd{.learningRate = 0.1}, Mode::kGradients, /*steps=*/1);
+}
+
+TEST(MlpDifferentialTest, SgdWithMomentumMatchesPyTorchFor20Steps) {
+  compareWithPyTorch(Sgd{.learningRate = 0.1, .momentum = 0.9}, Mode::kTrain, /*steps=*/20);
+}
+
+TEST(MlpDifferentialTest, AdamMatchesPyTorchFor20Steps) {
+  compareWithPyTorch(Adam{.learningRate = 1e-3}, Mode::kTrain, /*steps=*/20);
+}
+
+} // namespace
+} // namespace kiln
