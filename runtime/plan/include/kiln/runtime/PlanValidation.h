@@ -1,0 +1,68 @@
+//===- PlanValidation.h - Semantic checks and queries on plans --*- C++ -*-===//
+//
+// The rules a plan must satisfy beyond parsing (every index in range, every
+// size consistent, every output owned by one program), checked once at load so
+// runtimes can index without re-checking, plus the small queries runtimes need
+// to interpret a plan (its programs with their resolved input/output lists).
+// The rules are documented next to each field in plan.proto.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_PLANVALIDATION_H
+#define KILN_RUNTIME_PLANVALIDATION_H
+
+#include "kiln/plan/plan.pb.h"
+#include "kiln/runtime/HostTensor.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::plan {
+
+/// Checks every rule of plan.proto. Returns OK or InvalidArgument with a message naming the
+/// first offending element (e.g. "step command 4 (dispatch of kernel 'add'): binding 1 names
+/// buffer 9 but the plan has 6 buffers"). A plan that passes can be indexed without checks.
+absl::Status validatePlan(const Plan &plan);
+
+/// The program name of Plan.step.
+inline constexpr char kTrainProgram[] = "train";
+
+/// One program of a plan with its input and output lists resolved.
+struct ProgramView {
+  std::string name;              ///< "train" for Plan.step, else Step.name.
+  const Step *step = nullptr;    ///< Points into the plan; valid while the plan lives.
+  std::vector<uint32_t> inputs;  ///< Indices into Plan.inputs the program stages, as listed.
+  std::vector<uint32_t> outputs; ///< Indices into Plan.outputs the program reads back.
+};
+
+/// The programs of a plan that passed validatePlan: the training step first (named "train"),
+/// then Plan.programs in order. Empty (legacy) lists of Plan.step are expanded: every input,
+/// and every output that no other program lists, in plan order.
+std::vector<ProgramView> planPrograms(const Plan &plan);
+
+/// "vulkan", "cuda" or "unspecified".
+const char *targetName(Target target);
+/// True if `plan.metadata().targets` lists `target`.
+bool hasTarget(const Plan &plan, Target target);
+
+/// The host dtype of a plan dtype; InvalidArgument for DTYPE_UNSPECIFIED.
+absl::StatusOr<kiln::DType> hostDType(DType dtype);
+/// The plan dtype of a host dtype.
+DType planDType(kiln::DType dtype);
+
+/// Elements x element size of `tensor` (a validated plan's tensors never overflow).
+uint64_t tensorByteSize(const TensorSpec &tensor);
+/// tensorByteSize rounded up to a multiple of 4: the size of the tensor's buffer.
+uint64_t tensorBufferSize(const TensorSpec &tensor);
+
+/// "f32[128x784]" for messages.
+std::string describeTensor(const TensorSpec &tensor);
+
+} // namespace kiln::plan
+
+#endif // KILN_RUNTIME_PLANVALIDATION_H

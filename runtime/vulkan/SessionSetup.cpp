@@ -1,0 +1,420 @@
+//===- SessionSetup.cpp - Turning a plan into Vulkan objects --------------===//
+//
+// Everything a session does once, at creation: check the plan against the
+// device's limits and the kernels' SPIR-V, allocate buffers, build pipelines
+// and descriptor sets, create the two step slots and one slot per other
+// program (recording each command buffer once), and upload initial values.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime/vulkan/Session.h"
+
+#include "kiln/runtime/Initializer.h"
+#include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/vulkan/SpirvInfo.h"
+#include "kiln/runtime/vulkan/VulkanCheck.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kiln::vulkan {
+
+namespace {
+
+constexpr uint32_t kGLCompute = 5;
+/// Host staging regions start at multiples of this, so copies stay aligned.
+constexpr uint64_t kStagingAlignment = 16;
+
+uint64_t alignUp(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string describeBytes(uint64_t bytes) {
+  return absl::StrCat(bytes, " bytes (", absl::StrFormat("%.1f", bytes / 1048576.0), " MiB)");
+}
+
+std::string kernelLabel(const plan::Kernel &kernel) {
+  return absl::StrCat("kernel '", kernel.name(), "'");
+}
+
+/// The initial value of `variable` per its initializer (see Initializer.h).
+HostTensor initialValue(const plan::Variable &variable) {
+  const plan::TensorSpec &spec = variable.tensor();
+  kiln::DType dtype = *plan::hostDType(spec.dtype());
+  HostTensor value(dtype, std::vector<int64_t>(spec.shape().begin(), spec.shape().end()));
+  const plan::Initializer &init = variable.initializer();
+  InitKind kind =
+      init.distribution() == plan::Initializer::DISTRIBUTION_UNIFORM  ? InitKind::kUniform
+      : init.distribution() == plan::Initializer::DISTRIBUTION_NORMAL ? InitKind::kNormal
+                                                                      : InitKind::kConstant;
+  switch (dtype) {
+  case kiln::DType::kF32:
+    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f32());
+    break;
+  case kiln::DType::kF64:
+    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f64());
+    break;
+  case kiln::DType::kI32:
+    std::fill(value.i32().begin(), value.i32().end(), static_cast<int32_t>(init.a()));
+    break;
+  case kiln::DType::kI1:
+    std::fill(value.bytes().begin(), value.bytes().end(), init.a() != 0 ? 1 : 0);
+    break;
+  }
+  return value;
+}
+
+} // namespace
+
+absl::Status Session::checkDeviceLimits() const {
+  const VkPhysicalDeviceLimits &limits = device_->limits();
+  std::string deviceName = absl::StrCat("'", device_->info().name, "'");
+  for (int index = 0; index < plan_.buffers_size(); ++index) {
+    const plan::Buffer &buffer = plan_.buffers(index);
+    if (buffer.size_bytes() > limits.maxStorageBufferRange)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "buffer ", index, " ('", buffer.name(), "') is ", describeBytes(buffer.size_bytes()),
+          " but ", deviceName, " allows at most ", describeBytes(limits.maxStorageBufferRange),
+          " per storage buffer (maxStorageBufferRange); recompile so that no tensor exceeds it"));
+  }
+  for (const plan::Kernel &kernel : plan_.kernels()) {
+    const plan::Dim3 &size = kernel.workgroup_size();
+    const uint32_t extents[3] = {size.x(), size.y(), size.z()};
+    for (int axis = 0; axis < 3; ++axis)
+      if (extents[axis] > limits.maxComputeWorkGroupSize[axis])
+        return absl::FailedPreconditionError(
+            absl::StrCat(kernelLabel(kernel), " has workgroup size ", extents[axis], " along ",
+                         std::string(1, "xyz"[axis]), " but ", deviceName, " allows ",
+                         limits.maxComputeWorkGroupSize[axis]));
+    uint64_t invocations = uint64_t{size.x()} * size.y() * size.z();
+    if (invocations > limits.maxComputeWorkGroupInvocations)
+      return absl::FailedPreconditionError(
+          absl::StrCat(kernelLabel(kernel), " has ", invocations, " invocations per workgroup but ",
+                       deviceName, " allows ", limits.maxComputeWorkGroupInvocations));
+    if (kernel.push_constant_size() > limits.maxPushConstantsSize)
+      return absl::FailedPreconditionError(absl::StrCat(
+          kernelLabel(kernel), " declares ", kernel.push_constant_size(),
+          " bytes of push constants but ", deviceName, " allows ", limits.maxPushConstantsSize));
+    if (kernel.binding_count() > limits.maxPerStageDescriptorStorageBuffers)
+      return absl::FailedPreconditionError(absl::StrCat(
+          kernelLabel(kernel), " has ", kernel.binding_count(), " storage-buffer bindings but ",
+          deviceName, " allows ", limits.maxPerStageDescriptorStorageBuffers));
+  }
+  for (const Program &program : programs_) {
+    std::string prefix = &program == &programs_.front()
+                             ? std::string("step command ")
+                             : absl::StrCat("program '", program.view.name, "' command ");
+    for (int index = 0; index < program.view.step->commands_size(); ++index) {
+      const plan::Command &command = program.view.step->commands(index);
+      if (!command.has_dispatch())
+        continue;
+      const plan::Dim3 &groups = command.dispatch().group_count();
+      const uint32_t counts[3] = {groups.x(), groups.y(), groups.z()};
+      for (int axis = 0; axis < 3; ++axis)
+        if (counts[axis] > limits.maxComputeWorkGroupCount[axis])
+          return absl::FailedPreconditionError(
+              absl::StrCat(prefix, index, " dispatches ", counts[axis], " workgroups along ",
+                           std::string(1, "xyz"[axis]), " but ", deviceName, " allows ",
+                           limits.maxComputeWorkGroupCount[axis]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::checkKernelCode() const {
+  for (const plan::Kernel &kernel : plan_.kernels()) {
+    absl::StatusOr<std::vector<SpirvEntryPoint>> entries = inspectSpirv(kernel.spirv());
+    if (!entries.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat(kernelLabel(kernel), ": ", entries.status().message()));
+    auto entry = std::find_if(entries->begin(), entries->end(), [&](const SpirvEntryPoint &e) {
+      return e.name == kernel.entry_point() && e.executionModel == kGLCompute;
+    });
+    if (entry == entries->end()) {
+      std::vector<std::string> names;
+      for (const SpirvEntryPoint &e : *entries)
+        names.push_back(e.name);
+      return absl::FailedPreconditionError(
+          absl::StrCat(kernelLabel(kernel), ": its SPIR-V has no compute entry point '",
+                       kernel.entry_point(), "' (it has: ", absl::StrJoin(names, ", "), ")"));
+    }
+    const plan::Dim3 &size = kernel.workgroup_size();
+    if (entry->localSize &&
+        ((*entry->localSize)[0] != size.x() || (*entry->localSize)[1] != size.y() ||
+         (*entry->localSize)[2] != size.z()))
+      return absl::FailedPreconditionError(
+          absl::StrCat(kernelLabel(kernel), " declares workgroup size ", size.x(), "x", size.y(),
+                       "x", size.z(), " in the plan but its SPIR-V says ", (*entry->localSize)[0],
+                       "x", (*entry->localSize)[1], "x", (*entry->localSize)[2]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::allocateBuffers() {
+  buffers_.reserve(plan_.buffers_size());
+  for (const plan::Buffer &buffer : plan_.buffers()) {
+    absl::StatusOr<DeviceBuffer> created = DeviceBuffer::create(
+        *device_, buffer.size_bytes(), MemoryKind::kDeviceLocal, buffer.name());
+    if (!created.ok())
+      return created.status();
+    buffers_.push_back(*std::move(created));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::createPipelines() {
+  VkDevice device = device_->device();
+  for (const plan::Kernel &kernel : plan_.kernels()) {
+    std::string label = kernelLabel(kernel);
+    KernelPipeline pipeline;
+    std::vector<uint32_t> words(kernel.spirv().size() / 4);
+    std::memcpy(words.data(), kernel.spirv().data(), words.size() * 4);
+    VkShaderModuleCreateInfo moduleInfo{};
+    moduleInfo.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+    moduleInfo.codeSize = words.size() * 4;
+    moduleInfo.pCode = words.data();
+    VkShaderModule module;
+    KILN_VK_CHECK(vkCreateShaderModule(device, &moduleInfo, nullptr, &module),
+                  absl::StrCat("creating the shader module of ", label));
+    pipeline.module = ShaderModuleHandle(device, module);
+
+    std::vector<VkDescriptorSetLayoutBinding> bindings(kernel.binding_count());
+    for (uint32_t binding = 0; binding < kernel.binding_count(); ++binding) {
+      bindings[binding].binding = binding;
+      bindings[binding].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      bindings[binding].descriptorCount = 1;
+      bindings[binding].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+    }
+    VkDescriptorSetLayoutCreateInfo setInfo{};
+    setInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+    setInfo.bindingCount = kernel.binding_count();
+    setInfo.pBindings = bindings.data();
+    VkDescriptorSetLayout setLayout;
+    KILN_VK_CHECK(vkCreateDescriptorSetLayout(device, &setInfo, nullptr, &setLayout),
+                  absl::StrCat("creating the descriptor set layout of ", label));
+    pipeline.setLayout = DescriptorSetLayoutHandle(device, setLayout);
+
+    VkPushConstantRange pushRange{VK_SHADER_STAGE_COMPUTE_BIT, 0, kernel.push_constant_size()};
+    VkPipelineLayoutCreateInfo layoutInfo{};
+    layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+    layoutInfo.setLayoutCount = 1;
+    layoutInfo.pSetLayouts = &setLayout;
+    layoutInfo.pushConstantRangeCount = kernel.push_constant_size() > 0 ? 1 : 0;
+    layoutInfo.pPushConstantRanges = &pushRange;
+    VkPipelineLayout layout;
+    KILN_VK_CHECK(vkCreatePipelineLayout(device, &layoutInfo, nullptr, &layout),
+                  absl::StrCat("creating the pipeline layout of ", label));
+    pipeline.layout = PipelineLayoutHandle(device, layout);
+
+    VkComputePipelineCreateInfo pipelineInfo{};
+    pipelineInfo.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+    pipelineInfo.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    pipelineInfo.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    pipelineInfo.stage.module = module;
+    pipelineInfo.stage.pName = kernel.entry_point().c_str();
+    pipelineInfo.layout = layout;
+    VkPipeline handle;
+    KILN_VK_CHECK(
+        vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipelineInfo, nullptr, &handle),
+        absl::StrCat("creating the compute pipeline of ", label));
+    pipeline.pipeline = PipelineHandle(device, handle);
+    kernels_.push_back(std::move(pipeline));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::createDescriptorSets() {
+  VkDevice device = device_->device();
+  uint32_t sets = 0, descriptors = 0;
+  for (Program &program : programs_) {
+    program.descriptorSets.assign(program.view.step->commands_size(), VK_NULL_HANDLE);
+    for (const plan::Command &command : program.view.step->commands())
+      if (command.has_dispatch()) {
+        ++sets;
+        descriptors += command.dispatch().buffers_size();
+      }
+  }
+  if (sets == 0)
+    return absl::OkStatus();
+  VkDescriptorPoolSize poolSize{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptors};
+  VkDescriptorPoolCreateInfo poolInfo{};
+  poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  poolInfo.maxSets = sets;
+  poolInfo.poolSizeCount = descriptors > 0 ? 1 : 0;
+  poolInfo.pPoolSizes = &poolSize;
+  VkDescriptorPool pool;
+  KILN_VK_CHECK(vkCreateDescriptorPool(device, &poolInfo, nullptr, &pool),
+                absl::StrCat("creating a descriptor pool for ", sets, " dispatches"));
+  descriptorPool_ = DescriptorPoolHandle(device, pool);
+
+  for (Program &program : programs_) {
+    for (int index = 0; index < program.view.step->commands_size(); ++index) {
+      const plan::Command &command = program.view.step->commands(index);
+      if (!command.has_dispatch())
+        continue;
+      const plan::Dispatch &dispatch = command.dispatch();
+      VkDescriptorSetLayout layout = kernels_[dispatch.kernel()].setLayout.get();
+      VkDescriptorSetAllocateInfo allocateInfo{};
+      allocateInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+      allocateInfo.descriptorPool = pool;
+      allocateInfo.descriptorSetCount = 1;
+      allocateInfo.pSetLayouts = &layout;
+      VkDescriptorSet &set = program.descriptorSets[index];
+      KILN_VK_CHECK(vkAllocateDescriptorSets(device, &allocateInfo, &set),
+                    absl::StrCat("allocating the descriptor set of command ", index,
+                                 " of program '", program.view.name, "'"));
+      std::vector<VkDescriptorBufferInfo> infos(dispatch.buffers_size());
+      std::vector<VkWriteDescriptorSet> writes(dispatch.buffers_size());
+      for (int binding = 0; binding < dispatch.buffers_size(); ++binding) {
+        infos[binding] = {buffers_[dispatch.buffers(binding)].buffer(), 0, VK_WHOLE_SIZE};
+        writes[binding].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+        writes[binding].dstSet = set;
+        writes[binding].dstBinding = binding;
+        writes[binding].descriptorCount = 1;
+        writes[binding].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[binding].pBufferInfo = &infos[binding];
+      }
+      vkUpdateDescriptorSets(device, static_cast<uint32_t>(writes.size()), writes.data(), 0,
+                             nullptr);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::createSlot(Slot &slot, const Program &program, const std::string &label) {
+  VkDevice device = device_->device();
+  absl::StatusOr<DeviceBuffer> staging =
+      DeviceBuffer::create(*device_, std::max<uint64_t>(program.stagingSize, kStagingAlignment),
+                           MemoryKind::kUpload, absl::StrCat("input staging of ", label));
+  if (!staging.ok())
+    return staging.status();
+  slot.staging = *std::move(staging);
+  absl::StatusOr<DeviceBuffer> readback =
+      DeviceBuffer::create(*device_, std::max<uint64_t>(program.readbackSize, kStagingAlignment),
+                           MemoryKind::kReadback, absl::StrCat("output readback of ", label));
+  if (!readback.ok())
+    return readback.status();
+  slot.readback = *std::move(readback);
+
+  VkFenceCreateInfo fenceInfo{};
+  fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  VkFence fence;
+  KILN_VK_CHECK(vkCreateFence(device, &fenceInfo, nullptr, &fence),
+                absl::StrCat("creating the fence of ", label));
+  slot.fence = FenceHandle(device, fence);
+
+  VkCommandBufferAllocateInfo allocateInfo{};
+  allocateInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  allocateInfo.commandPool = commandPool_.get();
+  allocateInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  allocateInfo.commandBufferCount = 1;
+  KILN_VK_CHECK(vkAllocateCommandBuffers(device, &allocateInfo, &slot.commands),
+                absl::StrCat("allocating the command buffer of ", label));
+  return absl::OkStatus();
+}
+
+absl::Status Session::createSlots() {
+  VkDevice device = device_->device();
+  VkCommandPoolCreateInfo poolInfo{};
+  poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  poolInfo.queueFamilyIndex = device_->queueFamily();
+  VkCommandPool pool;
+  KILN_VK_CHECK(vkCreateCommandPool(device, &poolInfo, nullptr, &pool),
+                "creating the command pool");
+  commandPool_ = CommandPoolHandle(device, pool);
+
+  if (device_->supportsTimestamps()) {
+    VkQueryPoolCreateInfo queryInfo{};
+    queryInfo.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+    queryInfo.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    queryInfo.queryCount = 2 * slots_.size();
+    VkQueryPool queries;
+    KILN_VK_CHECK(vkCreateQueryPool(device, &queryInfo, nullptr, &queries),
+                  "creating the timestamp query pool");
+    timestampQueries_ = QueryPoolHandle(device, queries);
+  }
+
+  for (Program &program : programs_) {
+    for (uint32_t input : program.view.inputs) {
+      program.inputOffsets.push_back(program.stagingSize);
+      program.stagingSize =
+          alignUp(program.stagingSize + plan::tensorByteSize(plan_.inputs(input).tensor()),
+                  kStagingAlignment);
+    }
+    for (uint32_t output : program.view.outputs) {
+      program.outputOffsets.push_back(program.readbackSize);
+      program.readbackSize =
+          alignUp(program.readbackSize + plan::tensorByteSize(plan_.outputs(output).tensor()),
+                  kStagingAlignment);
+    }
+  }
+  for (uint32_t index = 0; index < slots_.size(); ++index) {
+    KILN_RETURN_IF_ERROR(
+        createSlot(slots_[index], programs_.front(), absl::StrCat("step slot ", index)));
+    KILN_RETURN_IF_ERROR(recordProgram(programs_.front(), slots_[index], 2 * index));
+    ++recordedSteps_;
+  }
+  for (size_t index = 1; index < programs_.size(); ++index) {
+    Program &program = programs_[index];
+    KILN_RETURN_IF_ERROR(
+        createSlot(program.slot, program, absl::StrCat("program '", program.view.name, "'")));
+    KILN_RETURN_IF_ERROR(recordProgram(program, program.slot, std::nullopt));
+    ++recordedPrograms_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::uploadInitialValues() {
+  struct Upload {
+    uint32_t buffer;
+    uint64_t offset;
+    std::string bytes;
+  };
+  std::vector<Upload> uploads;
+  uint64_t uploadSize = 0;
+  auto add = [&](uint32_t buffer, std::string bytes) {
+    uploads.push_back({buffer, uploadSize, std::move(bytes)});
+    uploadSize = alignUp(uploadSize + uploads.back().bytes.size(), kStagingAlignment);
+  };
+  for (const plan::Variable &variable : plan_.variables()) {
+    HostTensor value = initialValue(variable);
+    add(variable.tensor().buffer(),
+        std::string(reinterpret_cast<const char *>(value.bytes().data()), value.sizeInBytes()));
+  }
+  for (int index = 0; index < plan_.buffers_size(); ++index)
+    if (plan_.buffers(index).role() == plan::BUFFER_ROLE_CONSTANT)
+      add(index, plan_.buffers(index).constant_data());
+
+  DeviceBuffer staging;
+  if (uploadSize > 0) {
+    absl::StatusOr<DeviceBuffer> created =
+        DeviceBuffer::create(*device_, uploadSize, MemoryKind::kUpload, "initial values");
+    if (!created.ok())
+      return created.status();
+    staging = *std::move(created);
+    for (const Upload &upload : uploads)
+      std::memcpy(staging.mapped() + upload.offset, upload.bytes.data(), upload.bytes.size());
+    KILN_RETURN_IF_ERROR(staging.flushHostWrites());
+  }
+  // Zero everything else once so that runs are deterministic even if a kernel reads a
+  // transient before writing it.
+  return submitAndWait(
+      [&](VkCommandBuffer commands) {
+        for (int index = 0; index < plan_.buffers_size(); ++index) {
+          plan::BufferRole role = plan_.buffers(index).role();
+          if (role != plan::BUFFER_ROLE_VARIABLE && role != plan::BUFFER_ROLE_CONSTANT)
+            vkCmdFillBuffer(commands, buffers_[index].buffer(), 0, VK_WHOLE_SIZE, 0);
+        }
+        for (const Upload &upload : uploads) {
+          VkBufferCopy region{upload.offset, 0, upload.bytes.size()};
+          vkCmdCopyBuffer(commands, staging.buffer(), buffers_[upload.buffer].buffer(), 1, &region);
+        }
+      },
+      "uploading initial values");
+}
+
+} // namespace kiln::vulkan
