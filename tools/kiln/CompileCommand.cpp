@@ -1,0 +1,153 @@
+//===- CompileCommand.cpp - kiln compile ----------------------------------===//
+//
+// Parses a graph-dialect model, runs the front half of the compiler (eval
+// extraction, autodiff, optimizer, simplification) and the Vulkan codegen,
+// and writes the plan. Diagnostics point into the user's .mlir file (or, for
+// modules the builder wrote, at the user's C++ source line).
+//
+//===----------------------------------------------------------------------===//
+
+#include "CommandLine.h"
+#include "Commands.h"
+
+#include "kiln/Codegen/Codegen.h"
+#include "kiln/Compiler/Passes.h"
+#include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/runtime/PlanFile.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace kiln::tool {
+
+const char *const kCompileHelp = R"(kiln compile MODEL.mlir -o MODEL.kplan [options]
+
+Compiles a graph-dialect model (one func.func @step ending in graph.minimize, as the C++
+builder writes it) into a training plan: autodiff, the optimizer, simplification, then one
+SPIR-V kernel per op and the dispatch sequence of one step.
+
+Options:
+  -o, --output PATH        the plan to write (required)
+  --target vulkan          the target; vulkan is the one this build compiles for
+  --optimizer sgd|adam|adamw
+  --lr X, --momentum X, --nesterov, --weight-decay X, --beta1 X, --beta2 X, --epsilon X
+                           override the model's graph.optimizer settings
+  --no-eval                leave out the forward-only "eval" program (no test accuracy)
+  --emit-mlir PATH         also write the compiled graph-dialect module
+  --print-ir-after-all     print the module after every pass (to stderr)
+  --time-passes            report the time of every pass (to stderr)
+)";
+
+namespace {
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "kiln compile: %s\n", message.c_str());
+  return 1;
+}
+
+} // namespace
+
+int runCompile(const std::vector<std::string> &rawArgs) {
+  std::vector<std::string> args;
+  for (const std::string &arg : rawArgs)
+    args.push_back(arg == "-o" ? "--output" : arg);
+  auto parsed = Arguments::parse(
+      args,
+      {"output", "target", "optimizer", "lr", "momentum", "weight-decay", "beta1", "beta2",
+       "epsilon", "emit-mlir"},
+      {"nesterov", "no-eval", "print-ir-after-all", "time-passes"});
+  if (!parsed.ok())
+    return fail(std::string(parsed.status().message()));
+  const Arguments &a = *parsed;
+  if (a.positional().size() != 1)
+    return fail("expected exactly one model file (.mlir); see kiln compile --help");
+  if (!a.has("output"))
+    return fail("missing -o PATH: where to write the plan");
+  if (std::string target = a.getOr("target", "vulkan"); target != "vulkan")
+    return fail("target '" + target +
+                "' is not supported by this build; the available target is vulkan");
+
+  AppendOptimizerOptions optimizer;
+  optimizer.optimizer = a.getOr("optimizer", "");
+  optimizer.nesterov = a.has("nesterov");
+  struct NumberFlag {
+    const char *flag;
+    double *field;
+  } numbers[] = {{"lr", &optimizer.learningRate},     {"momentum", &optimizer.momentum},
+                 {"weight-decay", &optimizer.weightDecay}, {"beta1", &optimizer.beta1},
+                 {"beta2", &optimizer.beta2},         {"epsilon", &optimizer.epsilon}};
+  for (NumberFlag &number : numbers) {
+    auto value = a.getDouble(number.flag, *number.field);
+    if (!value.ok())
+      return fail(std::string(value.status().message()));
+    *number.field = *value;
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  mlir::MLIRContext context;
+  context.loadDialect<graph::GraphDialect, mlir::func::FuncDialect>();
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context, llvm::errs());
+  const std::string &modelPath = a.positional()[0];
+  std::string openError;
+  auto file = mlir::openInputFile(modelPath, &openError);
+  if (!file)
+    return fail("cannot read model '" + modelPath + "': " + openError);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return fail("'" + modelPath + "' is not a valid graph-dialect module (errors above)");
+
+  mlir::PassManager pm(&context);
+  if (a.has("print-ir-after-all")) {
+    context.disableMultithreading();
+    pm.enableIRPrinting();
+  }
+  if (a.has("time-passes"))
+    pm.enableTiming();
+  if (!a.has("no-eval"))
+    pm.addPass(createExtractEval());
+  addTrainingStepPipeline(pm, optimizer);
+  if (mlir::failed(pm.run(*module)))
+    return fail("compiling '" + modelPath + "' failed (errors above)");
+
+  std::string moduleText;
+  llvm::raw_string_ostream moduleStream(moduleText);
+  module->print(moduleStream);
+  if (auto emit = a.get("emit-mlir")) {
+    std::string error;
+    auto output = mlir::openOutputFile(*emit, &error);
+    if (!output)
+      return fail("cannot write '" + *emit + "': " + error);
+    output->os() << moduleText;
+    output->keep();
+  }
+
+  mlir::FailureOr<plan::Plan> plan = codegen::compileToPlan(*module);
+  if (mlir::failed(plan))
+    return fail("code generation for vulkan failed (errors above)");
+  if (absl::Status written = plan::writePlanFile(*plan, *a.get("output")); !written.ok())
+    return fail(std::string(written.message()));
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  size_t dispatches = 0;
+  for (const plan::Command &command : plan->step().commands())
+    dispatches += command.has_dispatch();
+  std::printf("kiln compile: wrote %s (%d kernels, %zu dispatches per step, %d buffers, %d "
+              "programs besides the step) in %.2f s\n",
+              a.get("output")->c_str(), plan->kernels_size(), dispatches, plan->buffers_size(),
+              plan->programs_size(), seconds);
+  return 0;
+}
+
+} // namespace kiln::tool

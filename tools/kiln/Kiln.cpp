@@ -1,0 +1,53 @@
+//===- Kiln.cpp - kiln: compile, train ------------------------------------===//
+//
+// The user's command-line tool: `kiln compile` turns a graph-dialect model
+// into a plan, `kiln train` runs a plan on a dataset.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include <cstdio>
+#include <cstring>
+
+static const char *const kUsage = R"(kiln: a static compute-graph compiler and fused training runtime
+
+Usage:
+  kiln compile MODEL.mlir -o MODEL.kplan [options]   compile a model into a training plan
+  kiln train MODEL.kplan [options]                   train a plan on a dataset
+  kiln help COMMAND                                  the options of COMMAND
+
+A model is a graph-dialect module, as the C++ builder writes it (see docs/guide/builder.md).
+A plan (.kplan) holds the whole training step (forward, backward, optimizer) as kernels
+that run as one submission per step. See docs/guide/kiln-tool.md.
+)";
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  bool wantsHelp = false;
+  for (const std::string &arg : args)
+    wantsHelp |= arg == "--help" || arg == "-h";
+  if (command == "help") {
+    std::string topic = args.empty() ? "" : args[0];
+    if (topic == "compile")
+      std::fputs(kiln::tool::kCompileHelp, stdout);
+    else if (topic == "train")
+      std::fputs(kiln::tool::kTrainHelp, stdout);
+    else
+      std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "compile")
+    return wantsHelp ? (std::fputs(kiln::tool::kCompileHelp, stdout), 0)
+                     : kiln::tool::runCompile(args);
+  if (command == "train")
+    return wantsHelp ? (std::fputs(kiln::tool::kTrainHelp, stdout), 0)
+                     : kiln::tool::runTrain(args);
+  std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

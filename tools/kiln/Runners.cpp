@@ -1,0 +1,196 @@
+//===- Runners.cpp - Where kiln train runs a plan -------------------------===//
+
+#include "Runners.h"
+
+#include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/runtime/ReferenceDevice.h"
+#include "kiln/runtime/vulkan/Session.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+namespace kiln::tool {
+namespace {
+
+absl::StatusOr<float> scalarOf(absl::StatusOr<HostTensor> tensor, const std::string &what) {
+  if (!tensor.ok())
+    return tensor.status();
+  if (tensor->numElements() != 1)
+    return absl::FailedPreconditionError(
+        absl::StrCat("output '", what, "' is ", tensor->describe(), ", not a scalar"));
+  return static_cast<float>(tensor->at(0));
+}
+
+class VulkanRunner : public StepRunner {
+public:
+  explicit VulkanRunner(std::unique_ptr<vulkan::Session> session) : session_(std::move(session)) {}
+
+  std::string description() const override {
+    const auto &info = session_->device().info();
+    return absl::StrCat("Vulkan: ", info.name, " (", vulkan::deviceTypeName(info.type), ")");
+  }
+  absl::Status step(const TensorMap &inputs) override { return session_->step(inputs); }
+  absl::StatusOr<float> loss(uint64_t index) override {
+    return scalarOf(session_->output("loss", index), "loss");
+  }
+  absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
+    return session_->run("eval", inputs);
+  }
+  std::string statsJsonMembers() override {
+    std::string json = vulkan::toJson(session_->stats());
+    // toJson gives one object; its members are what lies between the braces.
+    size_t open = json.find('{'), close = json.rfind('}');
+    std::string members = json.substr(open + 1, close - open - 1);
+    members.erase(members.find_last_not_of(" \n") + 1);
+    return members;
+  }
+
+private:
+  std::unique_ptr<vulkan::Session> session_;
+};
+
+/// Runs the plan's graph module on the host. The eval program runs on a second
+/// reference device built from @eval, whose variables are refreshed from the
+/// training device when it has advanced (both live in host memory).
+class ReferenceRunner : public StepRunner {
+public:
+  static absl::StatusOr<std::unique_ptr<ReferenceRunner>> create(const plan::Plan &plan) {
+    if (plan.graph_module().empty())
+      return absl::FailedPreconditionError(
+          "the plan carries no graph module, so the reference device cannot run it; "
+          "recompile it with this version of kiln compile");
+    auto runner = std::unique_ptr<ReferenceRunner>(new ReferenceRunner());
+    runner->context_.loadDialect<graph::GraphDialect, mlir::func::FuncDialect>();
+    runner->trainModule_ =
+        mlir::parseSourceString<mlir::ModuleOp>(plan.graph_module(), &runner->context_);
+    if (!runner->trainModule_)
+      return absl::DataLossError("the plan's graph module does not parse (errors above)");
+    auto device = reference::ReferenceDevice::create(*runner->trainModule_);
+    if (!device.ok())
+      return device.status();
+    runner->train_ = std::move(*device);
+
+    runner->evalModule_ = runner->trainModule_->clone();
+    auto evalFunction = runner->evalModule_->lookupSymbol<mlir::func::FuncOp>("eval");
+    if (evalFunction) {
+      runner->evalModule_->lookupSymbol<mlir::func::FuncOp>("step").erase();
+      evalFunction.setName("step");
+      auto evalDevice = reference::ReferenceDevice::create(*runner->evalModule_);
+      if (!evalDevice.ok())
+        return evalDevice.status();
+      runner->eval_ = std::move(*evalDevice);
+    }
+    return runner;
+  }
+
+  std::string description() const override { return "reference device (host, f32)"; }
+
+  absl::Status step(const TensorMap &inputs) override {
+    auto start = std::chrono::steady_clock::now();
+    if (absl::Status status = train_->step(inputs); !status.ok())
+      return status;
+    stepSeconds_.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    auto loss = scalarOf(train_->output("loss"), "loss");
+    if (!loss.ok())
+      return loss.status();
+    losses_.push_back(*loss);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<float> loss(uint64_t index) override {
+    if (index >= losses_.size())
+      return absl::OutOfRangeError(absl::StrCat("step ", index, " has not run"));
+    return losses_[index];
+  }
+
+  absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
+    if (!eval_)
+      return absl::NotFoundError("the plan has no eval program; recompile without --no-eval");
+    if (evalSyncedAt_ != train_->stepsRun()) {
+      for (const std::string &name : eval_->variableNames()) {
+        auto value = train_->variable(name);
+        if (!value.ok())
+          return value.status();
+        if (absl::Status status = eval_->setVariable(name, *value); !status.ok())
+          return status;
+      }
+      evalSyncedAt_ = train_->stepsRun();
+    }
+    if (absl::Status status = eval_->step(inputs); !status.ok())
+      return status;
+    TensorMap outputs;
+    for (const char *name : {"loss", "logits"})
+      if (auto value = eval_->output(name); value.ok())
+        outputs.emplace(name, *value);
+    return outputs;
+  }
+
+  std::string statsJsonMembers() override {
+    std::vector<double> sorted = stepSeconds_;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
+    return absl::StrCat("\"device_name\": \"reference\", \"steps\": ", stepSeconds_.size(),
+                        ", \"step_seconds\": ", median);
+  }
+
+private:
+  ReferenceRunner() = default;
+
+  mlir::MLIRContext context_;
+  mlir::OwningOpRef<mlir::ModuleOp> trainModule_, evalModule_;
+  std::unique_ptr<reference::ReferenceDevice> train_, eval_;
+  int64_t evalSyncedAt_ = -1;
+  std::vector<float> losses_;
+  std::vector<double> stepSeconds_;
+};
+
+absl::StatusOr<std::unique_ptr<StepRunner>> createVulkan(const plan::Plan &plan,
+                                                         const RunnerOptions &options) {
+  vulkan::SessionOptions sessionOptions;
+  sessionOptions.device.validation = options.validation;
+  if (uint32_t index; absl::SimpleAtoi(options.vulkanDevice, &index))
+    sessionOptions.device.deviceIndex = index;
+  else
+    sessionOptions.device.deviceName = options.vulkanDevice;
+  auto session = vulkan::Session::create(plan, sessionOptions);
+  if (!session.ok())
+    return session.status();
+  return std::unique_ptr<StepRunner>(new VulkanRunner(std::move(*session)));
+}
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
+                                                         const RunnerOptions &options) {
+  if (options.device == "vulkan")
+    return createVulkan(plan, options);
+  if (options.device == "reference") {
+    auto runner = ReferenceRunner::create(plan);
+    if (!runner.ok())
+      return runner.status();
+    return std::unique_ptr<StepRunner>(std::move(*runner));
+  }
+  if (options.device != "auto")
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown device '", options.device, "'; expected auto, vulkan or reference"));
+  auto vulkan = createVulkan(plan, options);
+  if (vulkan.ok())
+    return vulkan;
+  std::fprintf(stderr, "kiln train: no usable Vulkan device (%s); using the reference device\n",
+               std::string(vulkan.status().message()).c_str());
+  auto runner = ReferenceRunner::create(plan);
+  if (!runner.ok())
+    return runner.status();
+  return std::unique_ptr<StepRunner>(std::move(*runner));
+}
+
+} // namespace kiln::tool

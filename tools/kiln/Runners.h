@@ -1,0 +1,54 @@
+//===- Runners.h - Where kiln train runs a plan -----------------*- C++ -*-===//
+//
+// One interface over the devices a plan can train on: Vulkan (the plan's
+// SPIR-V kernels, one submit per step) and the reference device (the plan's
+// embedded graph module, interpreted on the host: the oracle).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_TOOLS_KILN_RUNNERS_H
+#define KILN_TOOLS_KILN_RUNNERS_H
+
+#include "kiln/plan/plan.pb.h"
+#include "kiln/runtime/HostTensor.h"
+
+#include "absl/status/statusor.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace kiln::tool {
+
+using TensorMap = std::map<std::string, HostTensor, std::less<>>;
+
+class StepRunner {
+public:
+  virtual ~StepRunner() = default;
+  /// "Vulkan: llvmpipe (LLVM 15.0.6, 256 bits) (CPU)" and the like.
+  virtual std::string description() const = 0;
+  /// Submits one training step.
+  virtual absl::Status step(const TensorMap &inputs) = 0;
+  /// The "loss" output of step `index` (0-based), waiting for it if needed. Only the latest
+  /// two steps are guaranteed to be available.
+  virtual absl::StatusOr<float> loss(uint64_t index) = 0;
+  /// Runs the plan's forward-only "eval" program on a batch and returns its outputs.
+  virtual absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) = 0;
+  /// The device's own statistics as JSON object members (without braces).
+  virtual std::string statsJsonMembers() = 0;
+};
+
+struct RunnerOptions {
+  std::string device = "auto"; ///< auto | vulkan | reference
+  std::string vulkanDevice;    ///< name substring or index
+  bool validation = false;
+};
+
+/// Creates the runner `options.device` names; "auto" picks Vulkan when a Vulkan device can
+/// be created and the reference device otherwise (saying why on stderr).
+absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
+                                                         const RunnerOptions &options);
+
+} // namespace kiln::tool
+
+#endif // KILN_TOOLS_KILN_RUNNERS_H
