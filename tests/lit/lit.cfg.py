@@ -1,9 +1,10 @@
 # lit.cfg.py - Configuration of Kiln's IR tests.
 #
 # Runs every `.mlir` file under tests/lit (graph/, compiler/ and any folder
-# added later) through the RUN lines it carries. Tests write `kiln-opt`,
-# `FileCheck` and `not`; the substitutions below point them at the kiln-opt
-# of this build and at LLVM 19's FileCheck and not. Load it through the
+# added later; tool/ runs `.test` files, see its lit.local.cfg) through the RUN
+# lines it carries. Tests write `kiln-opt`, `kiln`, `kiln-sample-mlp`,
+# `FileCheck` and `not`; the substitutions below point them at the tools of
+# this build and at LLVM 19's FileCheck and not. Load it through the
 # lit.site.cfg.py that CMake writes into the build tree.
 
 import os
@@ -21,10 +22,14 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in", "Inputs
 # FileCheck, not and count from LLVM 19.
 llvm_config.use_default_substitutions()
 
-# Tools built by Kiln. A missing kiln-opt is fatal: build it first
-# (`ninja kiln-opt`, or `ninja check-kiln-lit`, which builds it).
+# Tools built by Kiln. A missing tool is fatal: build it first
+# (`ninja kiln-opt kiln kiln-sample-mlp`, or `ninja check-kiln-lit`, which builds them).
 llvm_config.add_tool_substitutions(
-    [lit.llvm.subst.ToolSubst("kiln-opt", unresolved="fatal")],
+    [
+        lit.llvm.subst.ToolSubst("kiln-opt", unresolved="fatal"),
+        lit.llvm.subst.ToolSubst("kiln", unresolved="fatal"),
+        lit.llvm.subst.ToolSubst("kiln-sample-mlp", unresolved="fatal"),
+    ],
     [config.kiln_tools_dir],
 )
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)

@@ -16,9 +16,11 @@ namespace kiln::tool {
 
 int runCompile(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
+int runInspect(const std::vector<std::string> &args);
 
 extern const char *const kCompileHelp;
 extern const char *const kTrainHelp;
+extern const char *const kInspectHelp;
 
 } // namespace kiln::tool
 

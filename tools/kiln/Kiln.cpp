@@ -1,7 +1,8 @@
-//===- Kiln.cpp - kiln: compile, train ------------------------------------===//
+//===- Kiln.cpp - kiln: compile, train, inspect ---------------------------===//
 //
 // The user's command-line tool: `kiln compile` turns a graph-dialect model
-// into a plan, `kiln train` runs a plan on a dataset.
+// into a plan, `kiln train` runs a plan on a dataset, `kiln inspect` shows
+// what a plan holds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,8 @@ static const char *const kUsage = R"(kiln: a static compute-graph compiler and f
 Usage:
   kiln compile MODEL.mlir -o MODEL.kplan [options]   compile a model into a training plan
   kiln train MODEL.kplan [options]                   train a plan on a dataset
+  kiln inspect MODEL.kplan [view] [options]          show a plan: summary, kernels, dispatches,
+                                                     buffers, IR, SPIR-V, Graphviz dataflow
   kiln help COMMAND                                  the options of COMMAND
 
 A model is a graph-dialect module, as the C++ builder writes it (see docs/guide/builder.md).
@@ -38,6 +41,8 @@ int main(int argc, char **argv) {
       std::fputs(kiln::tool::kCompileHelp, stdout);
     else if (topic == "train")
       std::fputs(kiln::tool::kTrainHelp, stdout);
+    else if (topic == "inspect")
+      std::fputs(kiln::tool::kInspectHelp, stdout);
     else
       std::fputs(kUsage, stdout);
     return 0;
@@ -48,6 +53,9 @@ int main(int argc, char **argv) {
   if (command == "train")
     return wantsHelp ? (std::fputs(kiln::tool::kTrainHelp, stdout), 0)
                      : kiln::tool::runTrain(args);
+  if (command == "inspect")
+    return wantsHelp ? (std::fputs(kiln::tool::kInspectHelp, stdout), 0)
+                     : kiln::tool::runInspect(args);
   std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -44,6 +44,12 @@ public:
   absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
     return session_->run("eval", inputs);
   }
+  absl::StatusOr<HostTensor> variable(const std::string &name) override {
+    return session_->variable(name);
+  }
+  absl::Status setVariable(const std::string &name, const HostTensor &value) override {
+    return session_->setVariable(name, value);
+  }
   std::string statsJsonMembers() override {
     std::string json = vulkan::toJson(session_->stats());
     // toJson gives one object; its members are what lies between the braces.
@@ -132,6 +138,15 @@ public:
       if (auto value = eval_->output(name); value.ok())
         outputs.emplace(name, *value);
     return outputs;
+  }
+
+  absl::StatusOr<HostTensor> variable(const std::string &name) override {
+    return train_->variable(name);
+  }
+  absl::Status setVariable(const std::string &name, const HostTensor &value) override {
+    // The eval device copies the training device's variables again before its next run.
+    evalSyncedAt_ = -1;
+    return train_->setVariable(name, value);
   }
 
   std::string statsJsonMembers() override {

@@ -34,6 +34,11 @@ public:
   virtual absl::StatusOr<float> loss(uint64_t index) = 0;
   /// Runs the plan's forward-only "eval" program on a batch and returns its outputs.
   virtual absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) = 0;
+  /// Current value of variable `name`, after every submitted step; NotFound for unknown names.
+  virtual absl::StatusOr<HostTensor> variable(const std::string &name) = 0;
+  /// Replaces variable `name` (same shape and dtype) before the next step, e.g. from a
+  /// checkpoint; InvalidArgument on a mismatch, NotFound for unknown names.
+  virtual absl::Status setVariable(const std::string &name, const HostTensor &value) = 0;
   /// The device's own statistics as JSON object members (without braces).
   virtual std::string statsJsonMembers() = 0;
 };

@@ -1,0 +1,536 @@
+//===- InspectCommand.cpp - kiln inspect ----------------------------------===//
+//
+// Shows what a plan holds without running it: a model summary (parameters per
+// layer, inputs, outputs, counts), the kernels with the graph ops they serve,
+// the command sequence of a program, the buffers, the compiled graph module,
+// the SPIR-V disassembly of one kernel, and a Graphviz export of a program's
+// dataflow. Everything is read from the .kplan file; no device is needed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CommandLine.h"
+#include "Commands.h"
+
+#include "kiln/runtime/PlanFile.h"
+#include "kiln/runtime/PlanValidation.h"
+
+#include "spirv-tools/libspirv.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace kiln::tool {
+
+const char *const kInspectHelp = R"(kiln inspect MODEL.kplan [view] [options]
+
+Shows what a compiled plan holds. Pick one view (default --summary):
+
+  --summary                model name, compiler version, targets, IR hash; a table of the
+                           trainable variables grouped by layer (shape, parameter count);
+                           totals (trainable parameters, optimizer state, bytes); inputs and
+                           outputs with their shapes; kernel, command and program counts
+  --kernels                every kernel: index, name, workgroup size, bindings, push-constant
+                           bytes, SPIR-V size, and the graph ops (with source locations) it serves
+  --dispatches             the numbered command sequence of the training step: dispatches
+                           (kernel, workgroup counts, buffers by name), barriers and copies
+  --buffers                the memory plan: every buffer's index, name, role, size and arena
+                           offset; totals per role; the naive sum of all buffers
+  --ir                     the compiled graph-dialect module the plan was generated from
+  --spirv KERNEL           the SPIR-V disassembly of one kernel, by name or index
+  --graphviz               a Graphviz DOT graph of the training step's dataflow: one node per
+                           dispatch or copy, one edge per buffer a command reads from the
+                           command that last wrote it (render with `dot -Tsvg`)
+
+Options:
+  --program NAME           with --dispatches or --graphviz: show program NAME (e.g. eval)
+                           instead of the training step ("train")
+  -o, --output PATH        with --graphviz: write the DOT text to PATH instead of stdout
+)";
+
+namespace {
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "kiln inspect: %s\n", message.c_str());
+  return 1;
+}
+
+const char *roleName(plan::BufferRole role) {
+  switch (role) {
+  case plan::BUFFER_ROLE_TRANSIENT:
+    return "transient";
+  case plan::BUFFER_ROLE_VARIABLE:
+    return "variable";
+  case plan::BUFFER_ROLE_INPUT:
+    return "input";
+  case plan::BUFFER_ROLE_OUTPUT:
+    return "output";
+  case plan::BUFFER_ROLE_CONSTANT:
+    return "constant";
+  default:
+    return "unspecified";
+  }
+}
+
+uint64_t elementCount(const plan::TensorSpec &tensor) {
+  uint64_t count = 1;
+  for (int64_t extent : tensor.shape())
+    count *= static_cast<uint64_t>(extent);
+  return count;
+}
+
+std::string shapeText(const plan::TensorSpec &tensor) {
+  std::string text = "[";
+  for (int i = 0; i < tensor.shape_size(); ++i)
+    text += (i ? ", " : "") + std::to_string(tensor.shape(i));
+  return text + "]";
+}
+
+std::string dim3Text(const plan::Dim3 &dim) {
+  return "(" + std::to_string(dim.x()) + "," + std::to_string(dim.y()) + "," +
+         std::to_string(dim.z()) + ")";
+}
+
+/// The layer a variable belongs to: its name up to the last '.', so "fc1.weight" and
+/// "fc1.bias" form layer "fc1"; a name without '.' is its own layer.
+std::string layerOf(const std::string &name) {
+  size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+/// Distinct op names of a kernel in first-seen order, e.g. "graph.add, graph.mul".
+std::string kernelOps(const plan::Kernel &kernel) {
+  std::vector<std::string> names;
+  for (const plan::SourceOp &op : kernel.source_ops())
+    if (std::find(names.begin(), names.end(), op.op_name()) == names.end())
+      names.push_back(op.op_name());
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i)
+    text += (i ? ", " : "") + names[i];
+  return text;
+}
+
+void printRow(const std::vector<std::string> &cells, const std::vector<size_t> &widths) {
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    line += cells[i];
+    if (i + 1 < cells.size())
+      line += std::string(widths[i] + 2 - std::min(widths[i] + 2, cells[i].size()), ' ');
+  }
+  std::printf("%s\n", line.c_str());
+}
+
+/// Prints `rows` (the first one the header) as left-aligned columns with a rule below the header.
+void printTable(const std::vector<std::vector<std::string>> &rows) {
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto &row : rows)
+    for (size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
+  size_t total = 0;
+  for (size_t width : widths)
+    total += width + 2;
+  printRow(rows.front(), widths);
+  std::printf("%s\n", std::string(total - 2, '-').c_str());
+  for (size_t i = 1; i < rows.size(); ++i)
+    printRow(rows[i], widths);
+}
+
+int showSummary(const plan::Plan &plan) {
+  const plan::Metadata &meta = plan.metadata();
+  std::string targets;
+  for (int target : meta.targets())
+    targets += (targets.empty() ? "" : ", ") +
+               std::string(plan::targetName(static_cast<plan::Target>(target)));
+  std::printf("Model: %s\nCompiler: %s\nTargets: %s\nSource IR hash: %s\n\n",
+              meta.model_name().c_str(), meta.compiler_version().c_str(), targets.c_str(),
+              meta.source_ir_hash().c_str());
+
+  std::vector<std::vector<std::string>> rows = {{"Layer", "Variable", "Shape", "Params"}};
+  uint64_t trainable = 0, trainableBytes = 0, stateElements = 0, stateBytes = 0;
+  int stateCount = 0;
+  std::string previousLayer;
+  for (const plan::Variable &variable : plan.variables()) {
+    const plan::TensorSpec &tensor = variable.tensor();
+    if (!variable.trainable()) {
+      stateElements += elementCount(tensor);
+      stateBytes += plan::tensorByteSize(tensor);
+      ++stateCount;
+      continue;
+    }
+    std::string layer = layerOf(tensor.name());
+    rows.push_back({layer == previousLayer ? "" : layer, tensor.name(), shapeText(tensor),
+                    std::to_string(elementCount(tensor))});
+    previousLayer = layer;
+    trainable += elementCount(tensor);
+    trainableBytes += plan::tensorByteSize(tensor);
+  }
+  std::printf("Trainable variables\n");
+  printTable(rows);
+  std::printf("Total trainable parameters: %llu (%llu bytes)\n",
+              static_cast<unsigned long long>(trainable),
+              static_cast<unsigned long long>(trainableBytes));
+  std::printf("Optimizer state: %llu elements in %d variables (%llu bytes)\n",
+              static_cast<unsigned long long>(stateElements), stateCount,
+              static_cast<unsigned long long>(stateBytes));
+  std::printf("Variables in total: %llu bytes\n\n",
+              static_cast<unsigned long long>(trainableBytes + stateBytes));
+
+  std::vector<plan::ProgramView> programs = plan::planPrograms(plan);
+  std::printf("Inputs\n");
+  for (const plan::Input &input : plan.inputs())
+    std::printf("  %-24s %s%s\n", input.tensor().name().c_str(),
+                plan::describeTensor(input.tensor()).c_str(),
+                input.default_value().empty() ? "" : " (has a default)");
+  std::printf("Outputs\n");
+  for (const plan::ProgramView &program : programs)
+    for (uint32_t index : program.outputs) {
+      const plan::TensorSpec &tensor = plan.outputs(static_cast<int>(index)).tensor();
+      std::printf("  %-24s %s (program %s)\n", tensor.name().c_str(),
+                  plan::describeTensor(tensor).c_str(), program.name.c_str());
+    }
+
+  std::printf("\nKernels: %d\n", plan.kernels_size());
+  std::printf("Buffers: %d\n", plan.buffers_size());
+  for (const plan::ProgramView &program : programs) {
+    int dispatches = 0, barriers = 0, copies = 0;
+    for (const plan::Command &command : program.step->commands()) {
+      dispatches += command.has_dispatch();
+      barriers += command.has_barrier();
+      copies += command.has_copy();
+    }
+    std::printf("Program %s: %d dispatches, %d barriers, %d copies per run\n", program.name.c_str(),
+                dispatches, barriers, copies);
+  }
+  std::printf("Programs: %zu\n", programs.size());
+  return 0;
+}
+
+int showKernels(const plan::Plan &plan) {
+  for (int i = 0; i < plan.kernels_size(); ++i) {
+    const plan::Kernel &kernel = plan.kernels(i);
+    std::printf("kernel %d: %s\n", i, kernel.name().c_str());
+    std::printf("  workgroup size: %s\n", dim3Text(kernel.workgroup_size()).c_str());
+    std::printf("  bindings: %u, push constants: %u bytes, SPIR-V: %zu bytes, entry point: %s\n",
+                kernel.binding_count(), kernel.push_constant_size(), kernel.spirv().size(),
+                kernel.entry_point().c_str());
+    std::printf("  graph ops (%d):\n", kernel.source_ops_size());
+    for (const plan::SourceOp &op : kernel.source_ops())
+      std::printf("    %s at %s\n", op.op_name().c_str(),
+                  op.location().empty() ? "unknown location" : op.location().c_str());
+  }
+  return 0;
+}
+
+/// The program called `name`, or null with the names available appended to `error`.
+const plan::ProgramView *findProgram(const std::vector<plan::ProgramView> &programs,
+                                     const std::string &name, std::string &error) {
+  for (const plan::ProgramView &program : programs)
+    if (program.name == name)
+      return &program;
+  error = "the plan has no program '" + name + "'; its programs are:";
+  for (const plan::ProgramView &program : programs)
+    error += " " + program.name;
+  return nullptr;
+}
+
+int showDispatches(const plan::Plan &plan, const plan::ProgramView &program) {
+  auto bufferName = [&](uint32_t index) { return plan.buffers(static_cast<int>(index)).name(); };
+  std::printf("program %s: %d commands\n", program.name.c_str(), program.step->commands_size());
+  int number = 0;
+  for (const plan::Command &command : program.step->commands()) {
+    std::string line;
+    if (command.has_dispatch()) {
+      const plan::Dispatch &dispatch = command.dispatch();
+      line = "dispatch kernel=" + plan.kernels(static_cast<int>(dispatch.kernel())).name() +
+             " groups=" + dim3Text(dispatch.group_count()) + " buffers=[";
+      for (int i = 0; i < dispatch.buffers_size(); ++i)
+        line += (i ? ", " : "") + bufferName(dispatch.buffers(i));
+      line += "]";
+    } else if (command.has_barrier()) {
+      line = "barrier";
+    } else if (command.has_copy()) {
+      const plan::Copy &copy = command.copy();
+      line = "copy " + bufferName(copy.src_buffer()) + " -> " + bufferName(copy.dst_buffer()) +
+             " (" + std::to_string(copy.size_bytes()) + " bytes)";
+    } else {
+      line = "(empty command)";
+    }
+    std::printf("%4d  %s\n", number++, line.c_str());
+  }
+  return 0;
+}
+
+int showBuffers(const plan::Plan &plan) {
+  std::vector<std::vector<std::string>> rows = {
+      {"Index", "Name", "Role", "Size (bytes)", "Arena offset"}};
+  std::map<std::string, std::pair<int, uint64_t>> perRole;
+  uint64_t naive = 0;
+  int arenaPlaced = 0;
+  for (int i = 0; i < plan.buffers_size(); ++i) {
+    const plan::Buffer &buffer = plan.buffers(i);
+    rows.push_back({std::to_string(i), buffer.name(), roleName(buffer.role()),
+                    std::to_string(buffer.size_bytes()),
+                    buffer.arena_offset() ? std::to_string(buffer.arena_offset()) : "own"});
+    auto &[count, bytes] = perRole[roleName(buffer.role())];
+    ++count;
+    bytes += buffer.size_bytes();
+    naive += buffer.size_bytes();
+    arenaPlaced += buffer.arena_offset() != 0;
+  }
+  printTable(rows);
+  std::printf("\nTotals per role\n");
+  for (const auto &[role, totals] : perRole)
+    std::printf("  %-10s %5d buffers %14llu bytes\n", role.c_str(), totals.first,
+                static_cast<unsigned long long>(totals.second));
+  std::printf("Naive sum (every buffer its own allocation): %llu bytes in %d buffers\n",
+              static_cast<unsigned long long>(naive), plan.buffers_size());
+  std::printf("Buffers placed in the transient arena: %d\n", arenaPlaced);
+  return 0;
+}
+
+int showIr(const plan::Plan &plan) {
+  if (plan.graph_module().empty())
+    return fail("the plan carries no graph module (the compiler that wrote it left it out)");
+  std::fputs(plan.graph_module().c_str(), stdout);
+  if (plan.graph_module().back() != '\n')
+    std::fputs("\n", stdout);
+  return 0;
+}
+
+/// The kernel named `key`, or whose index `key` is; -1 if none.
+int findKernel(const plan::Plan &plan, const std::string &key) {
+  for (int i = 0; i < plan.kernels_size(); ++i)
+    if (plan.kernels(i).name() == key)
+      return i;
+  if (!key.empty() && key.size() < 10 &&
+      std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int index = std::stoi(key);
+    if (index < plan.kernels_size())
+      return index;
+  }
+  return -1;
+}
+
+std::string availableKernels(const plan::Plan &plan) {
+  std::string text;
+  for (int i = 0; i < plan.kernels_size(); ++i)
+    text += "\n  " + std::to_string(i) + ": " + plan.kernels(i).name();
+  return text;
+}
+
+/// The 32-bit words of a little-endian SPIR-V byte string (whose size validation checked).
+std::vector<uint32_t> spirvWords(const std::string &bytes) {
+  std::vector<uint32_t> words(bytes.size() / 4);
+  for (size_t i = 0; i < words.size(); ++i)
+    for (int b = 3; b >= 0; --b)
+      words[i] = (words[i] << 8) | static_cast<uint8_t>(bytes[i * 4 + b]);
+  return words;
+}
+
+int showSpirv(const plan::Plan &plan, const std::string &key) {
+  int index = findKernel(plan, key);
+  if (index < 0)
+    return fail("the plan has no kernel '" + key +
+                "'; give a name or index of one of these:" + availableKernels(plan));
+  const plan::Kernel &kernel = plan.kernels(index);
+  if (kernel.spirv().empty())
+    return fail("kernel '" + kernel.name() + "' carries no SPIR-V (the plan's targets: no vulkan)");
+  spvtools::SpirvTools tools(SPV_ENV_VULKAN_1_1);
+  std::string messages;
+  tools.SetMessageConsumer(
+      [&](spv_message_level_t, const char *, const spv_position_t &position, const char *message) {
+        messages += "word " + std::to_string(position.index) + ": " + message + "\n";
+      });
+  std::string text;
+  if (!tools.Disassemble(spirvWords(kernel.spirv()), &text,
+                         SPV_BINARY_TO_TEXT_OPTION_FRIENDLY_NAMES |
+                             SPV_BINARY_TO_TEXT_OPTION_INDENT))
+    return fail("kernel '" + kernel.name() + "' holds SPIR-V that does not disassemble:\n" +
+                messages);
+  std::printf("; kernel %d: %s (%zu bytes)\n%s", index, kernel.name().c_str(),
+              kernel.spirv().size(), text.c_str());
+  return 0;
+}
+
+/// For each binding of a SPIR-V module, whether the kernel may write it: false exactly when the
+/// binding's variable, or every member of its block, is decorated NonWritable (GLSL `readonly`).
+/// Bindings the module does not describe count as written, which only adds edges.
+std::vector<bool> writtenBindings(const plan::Kernel &kernel) {
+  constexpr uint32_t kOpTypeStruct = 30, kOpTypePointer = 32, kOpVariable = 59, kOpDecorate = 71,
+                     kOpMemberDecorate = 72;
+  constexpr uint32_t kDecorationNonWritable = 24, kDecorationBinding = 33;
+  std::vector<uint32_t> words = spirvWords(kernel.spirv());
+  std::map<uint32_t, uint32_t> bindingOfVariable, pointee, typeOfVariable, memberCount;
+  std::set<uint32_t> nonWritableIds;
+  std::map<uint32_t, std::set<uint32_t>> nonWritableMembers;
+  for (size_t at = 5; at < words.size();) {
+    uint32_t count = words[at] >> 16, opcode = words[at] & 0xffff;
+    if (count == 0 || at + count > words.size())
+      break;
+    const uint32_t *op = &words[at];
+    if (opcode == kOpDecorate && count >= 3) {
+      if (op[2] == kDecorationBinding && count >= 4)
+        bindingOfVariable[op[1]] = op[3];
+      else if (op[2] == kDecorationNonWritable)
+        nonWritableIds.insert(op[1]);
+    } else if (opcode == kOpMemberDecorate && count >= 4 && op[3] == kDecorationNonWritable) {
+      nonWritableMembers[op[1]].insert(op[2]);
+    } else if (opcode == kOpTypeStruct && count >= 2) {
+      memberCount[op[1]] = count - 2;
+    } else if (opcode == kOpTypePointer && count >= 4) {
+      pointee[op[1]] = op[3];
+    } else if (opcode == kOpVariable && count >= 3) {
+      typeOfVariable[op[2]] = op[1];
+    }
+    at += count;
+  }
+  std::vector<bool> written(kernel.binding_count(), true);
+  for (const auto &[variable, binding] : bindingOfVariable) {
+    if (binding >= written.size())
+      continue;
+    uint32_t block = pointee[typeOfVariable[variable]];
+    bool readOnly = nonWritableIds.count(variable) != 0 ||
+                    (memberCount[block] != 0 &&
+                     nonWritableMembers[block].size() == static_cast<size_t>(memberCount[block]));
+    written[binding] = !readOnly;
+  }
+  return written;
+}
+
+std::string dotEscape(const std::string &text) {
+  std::string escaped;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
+std::string dataflowDot(const plan::Plan &plan, const plan::ProgramView &program) {
+  std::vector<std::vector<bool>> written;
+  for (const plan::Kernel &kernel : plan.kernels())
+    written.push_back(writtenBindings(kernel));
+  std::ostringstream dot;
+  dot << "digraph \"" << dotEscape(plan.metadata().model_name() + "." + program.name) << "\" {\n"
+      << "  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n";
+  // The node that last wrote each buffer, or "" if nothing in the program has yet.
+  std::map<uint32_t, std::string> lastWriter;
+  std::set<uint32_t> externalNodes;
+  auto bufferName = [&](uint32_t index) { return plan.buffers(static_cast<int>(index)).name(); };
+  auto addRead = [&](uint32_t buffer, const std::string &node) {
+    auto writer = lastWriter.find(buffer);
+    std::string source;
+    if (writer != lastWriter.end()) {
+      source = writer->second;
+    } else {
+      source = "b" + std::to_string(buffer);
+      if (externalNodes.insert(buffer).second)
+        dot << "  " << source << " [shape=ellipse, label=\"" << dotEscape(bufferName(buffer))
+            << "\\n(" << roleName(plan.buffers(static_cast<int>(buffer)).role()) << ")\"];\n";
+    }
+    dot << "  " << source << " -> " << node << " [label=\"" << dotEscape(bufferName(buffer))
+        << "\"];\n";
+  };
+  int number = 0;
+  for (const plan::Command &command : program.step->commands()) {
+    std::string node = "c" + std::to_string(number);
+    if (command.has_dispatch()) {
+      const plan::Dispatch &dispatch = command.dispatch();
+      const plan::Kernel &kernel = plan.kernels(static_cast<int>(dispatch.kernel()));
+      dot << "  " << node << " [label=\"#" << number << " " << dotEscape(kernel.name()) << "\\n"
+          << dotEscape(kernelOps(kernel)) << "\"];\n";
+      const std::vector<bool> &writes = written[dispatch.kernel()];
+      for (int i = 0; i < dispatch.buffers_size(); ++i)
+        if (!writes[i])
+          addRead(dispatch.buffers(i), node);
+      for (int i = 0; i < dispatch.buffers_size(); ++i)
+        if (writes[i])
+          lastWriter[dispatch.buffers(i)] = node;
+    } else if (command.has_copy()) {
+      const plan::Copy &copy = command.copy();
+      dot << "  " << node << " [shape=box, style=rounded, label=\"#" << number << " copy\\n"
+          << dotEscape(bufferName(copy.src_buffer())) << " -> "
+          << dotEscape(bufferName(copy.dst_buffer())) << "\"];\n";
+      addRead(copy.src_buffer(), node);
+      lastWriter[copy.dst_buffer()] = node;
+    }
+    ++number;
+  }
+  dot << "}\n";
+  return dot.str();
+}
+
+} // namespace
+
+int runInspect(const std::vector<std::string> &rawArgs) {
+  std::vector<std::string> args;
+  for (const std::string &arg : rawArgs)
+    args.push_back(arg == "-o" ? "--output" : arg);
+  auto parsed = Arguments::parse(args, {"spirv", "program", "output"},
+                                 {"summary", "kernels", "dispatches", "buffers", "ir", "graphviz"});
+  if (!parsed.ok())
+    return fail(std::string(parsed.status().message()));
+  const Arguments &a = *parsed;
+  if (a.positional().size() != 1)
+    return fail("expected exactly one plan file (.kplan); see kiln inspect --help");
+  std::vector<std::string> views;
+  for (const char *view :
+       {"summary", "kernels", "dispatches", "buffers", "ir", "spirv", "graphviz"})
+    if (a.has(view))
+      views.push_back(view);
+  if (views.size() > 1)
+    return fail("pick one view at a time (got --" + views[0] + " and --" + views[1] + ")");
+  std::string view = views.empty() ? "summary" : views[0];
+  if (a.has("program") && view != "dispatches" && view != "graphviz")
+    return fail("--program applies to --dispatches and --graphviz only");
+  if (a.has("output") && view != "graphviz")
+    return fail("-o applies to --graphviz only; the other views print to stdout");
+
+  absl::StatusOr<plan::Plan> plan = plan::readPlanFile(a.positional()[0]);
+  if (!plan.ok())
+    return fail(std::string(plan.status().message()));
+
+  if (view == "summary")
+    return showSummary(*plan);
+  if (view == "kernels")
+    return showKernels(*plan);
+  if (view == "buffers")
+    return showBuffers(*plan);
+  if (view == "ir")
+    return showIr(*plan);
+  if (view == "spirv")
+    return showSpirv(*plan, *a.get("spirv"));
+
+  std::vector<plan::ProgramView> programs = plan::planPrograms(*plan);
+  std::string error;
+  const plan::ProgramView *program =
+      findProgram(programs, a.getOr("program", plan::kTrainProgram), error);
+  if (!program)
+    return fail(error);
+  if (view == "dispatches")
+    return showDispatches(*plan, *program);
+
+  std::string dot = dataflowDot(*plan, *program);
+  std::optional<std::string> path = a.get("output");
+  if (!path) {
+    std::fputs(dot.c_str(), stdout);
+    return 0;
+  }
+  std::ofstream file(*path, std::ios::binary);
+  file << dot;
+  file.close();
+  if (!file)
+    return fail("cannot write '" + *path + "'; check that its folder exists and is writable");
+  std::printf("kiln inspect: wrote %s\n", path->c_str());
+  return 0;
+}
+
+} // namespace kiln::tool
