@@ -77,8 +77,8 @@ void AutodiffPass::runOnOperation() {
     return signalPassFailure();
   }
   if (roots.size() > 1) {
-    InFlightDiagnostic diag =
-        roots[1].emitError("kiln-autodiff: a step minimizes one loss; found a second graph.minimize");
+    InFlightDiagnostic diag = roots[1].emitError(
+        "kiln-autodiff: a step minimizes one loss; found a second graph.minimize");
     diag.attachNote(roots[0].getLoc()) << "the first is here";
     return signalPassFailure();
   }
@@ -114,9 +114,8 @@ void AutodiffPass::runOnOperation() {
   for (Operation *op : llvm::reverse(forward)) {
     if (op->getNumResults() == 0)
       continue;
-    bool reached = llvm::any_of(op->getResults(), [&](Value r) {
-      return active.contains(r) && grads.count(r);
-    });
+    bool reached = llvm::any_of(op->getResults(),
+                                [&](Value r) { return active.contains(r) && grads.count(r); });
     if (!reached)
       continue;
 

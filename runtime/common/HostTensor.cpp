@@ -64,12 +64,10 @@ HostTensor HostTensor::scalar(float value) { return f32({}, std::span<const floa
 
 int64_t HostTensor::numElements() const { return product(shape_); }
 
-template <typename T>
-static std::span<T> view(std::vector<uint8_t> &bytes) {
+template <typename T> static std::span<T> view(std::vector<uint8_t> &bytes) {
   return {reinterpret_cast<T *>(bytes.data()), bytes.size() / sizeof(T)};
 }
-template <typename T>
-static std::span<const T> view(const std::vector<uint8_t> &bytes) {
+template <typename T> static std::span<const T> view(const std::vector<uint8_t> &bytes) {
   return {reinterpret_cast<const T *>(bytes.data()), bytes.size() / sizeof(T)};
 }
 

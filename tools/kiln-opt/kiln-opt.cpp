@@ -21,8 +21,8 @@
 static std::vector<char *> withFlagAliases(int argc, char **argv,
                                            std::vector<std::string> &storage) {
   static constexpr llvm::StringLiteral kAliased[] = {
-      "--print-ir-after-all", "--print-ir-before-all", "--print-ir-after-failure",
-      "--print-ir-after-change", "--print-ir-after", "--print-ir-before"};
+      "--print-ir-after-all",    "--print-ir-before-all", "--print-ir-after-failure",
+      "--print-ir-after-change", "--print-ir-after",      "--print-ir-before"};
   storage.reserve(argc);
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
@@ -46,6 +46,5 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<kiln::graph::GraphDialect, mlir::func::FuncDialect>();
   kiln::registerPassesAndPipelines();
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
+  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
 }

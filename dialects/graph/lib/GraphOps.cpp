@@ -23,7 +23,6 @@ using namespace kiln::graph;
 #include "kiln/Dialect/Graph/GraphEnums.cpp.inc"
 #include "kiln/Dialect/Graph/GraphInterfaces.cpp.inc"
 
-
 #define GET_ATTRDEF_CLASSES
 #include "kiln/Dialect/Graph/GraphAttrs.cpp.inc"
 
@@ -137,8 +136,7 @@ LogicalResult GradientOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
     return failure();
   auto variable = symbolTable.lookupNearestSymbolFrom<VariableOp>(*this, getVariableAttr());
   if (!variable.getTrainable())
-    return emitOpError("is the gradient of ")
-           << getVariableAttr() << ", which is not trainable";
+    return emitOpError("is the gradient of ") << getVariableAttr() << ", which is not trainable";
   return success();
 }
 
@@ -206,16 +204,15 @@ LogicalResult ReshapeOp::verify() {
 
 LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  return single(inferTransposeType(loc, adaptor.getOperand().getType(), adaptor.getPerm()),
-                types);
+  return single(inferTransposeType(loc, adaptor.getOperand().getType(), adaptor.getPerm()), types);
 }
 
-#define KILN_REDUCE_INFERENCE(OpClass)                                                      \
-  LogicalResult OpClass::inferReturnTypes(MLIRContext *, std::optional<Location> loc,       \
-                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {  \
-    return single(inferReduceType(loc, getOperationName(), adaptor.getOperand().getType(), \
-                                  adaptor.getAxes()),                                       \
-                  types);                                                                   \
+#define KILN_REDUCE_INFERENCE(OpClass)                                                             \
+  LogicalResult OpClass::inferReturnTypes(MLIRContext *, std::optional<Location> loc,              \
+                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {         \
+    return single(inferReduceType(loc, getOperationName(), adaptor.getOperand().getType(),         \
+                                  adaptor.getAxes()),                                              \
+                  types);                                                                          \
   }
 KILN_REDUCE_INFERENCE(ReduceSumOp)
 KILN_REDUCE_INFERENCE(ReduceMeanOp)
@@ -231,24 +228,23 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 
 LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  return single(inferSoftmaxType(loc, getOperationName(), adaptor.getOperand().getType(),
-                                 adaptor.getAxis()),
-                types);
+  return single(
+      inferSoftmaxType(loc, getOperationName(), adaptor.getOperand().getType(), adaptor.getAxis()),
+      types);
 }
 
 LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                              Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  return single(inferSoftmaxType(loc, getOperationName(), adaptor.getOperand().getType(),
-                                 adaptor.getAxis()),
-                types);
+  return single(
+      inferSoftmaxType(loc, getOperationName(), adaptor.getOperand().getType(), adaptor.getAxis()),
+      types);
 }
 
 LogicalResult OneHotOp::verify() {
   return verifyOneHot(getLoc(), getLabels().getType(), getType());
 }
 
-LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(MLIRContext *,
-                                                      std::optional<Location> loc,
+LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                                       Adaptor adaptor,
                                                       SmallVectorImpl<Type> &types) {
   return single(inferSoftmaxCrossEntropyType(loc, adaptor.getLogits().getType(),
@@ -256,11 +252,10 @@ LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(MLIRContext *,
                 types);
 }
 
-LogicalResult MseOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                      Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  return single(
-      inferMseType(loc, adaptor.getPrediction().getType(), adaptor.getTarget().getType()),
-      types);
+LogicalResult MseOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  return single(inferMseType(loc, adaptor.getPrediction().getType(), adaptor.getTarget().getType()),
+                types);
 }
 
 #define GET_OP_CLASSES

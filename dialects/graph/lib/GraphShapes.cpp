@@ -81,16 +81,16 @@ FailureOr<RankedTensorType> inferSelectType(OptionalLoc loc, Type condition, Typ
   return *type;
 }
 
-FailureOr<RankedTensorType> inferMatmulType(OptionalLoc loc, Type lhs, Type rhs,
-                                            bool transposeLhs, bool transposeRhs) {
+FailureOr<RankedTensorType> inferMatmulType(OptionalLoc loc, Type lhs, Type rhs, bool transposeLhs,
+                                            bool transposeRhs) {
   StringRef op = "graph.matmul";
   auto l = floatTensor(loc, op, "lhs", lhs);
   auto r = floatTensor(loc, op, "rhs", rhs);
   if (failed(l) || failed(r))
     return failure();
   if (l->getRank() < 2 || r->getRank() < 2)
-    return emitOptionalError(loc, op, ": operands must have rank 2 or more, got ", str(*l),
-                             " and ", str(*r));
+    return emitOptionalError(loc, op, ": operands must have rank 2 or more, got ", str(*l), " and ",
+                             str(*r));
   if (l->getRank() != r->getRank())
     return emitOptionalError(loc, op, ": lhs has rank ", l->getRank(), " but rhs has rank ",
                              r->getRank());
@@ -105,9 +105,9 @@ FailureOr<RankedTensorType> inferMatmulType(OptionalLoc loc, Type lhs, Type rhs,
   int64_t rhsK = transposeRhs ? rs[rank - 1] : rs[rank - 2];
   int64_t n = transposeRhs ? rs[rank - 2] : rs[rank - 1];
   if (lhsK != rhsK)
-    return emitOptionalError(loc, op, ": lhs", transposeLhs ? " (transposed)" : "", " has ",
-                             lhsK, " columns but rhs", transposeRhs ? " (transposed)" : "",
-                             " has ", rhsK, " rows");
+    return emitOptionalError(loc, op, ": lhs", transposeLhs ? " (transposed)" : "", " has ", lhsK,
+                             " columns but rhs", transposeRhs ? " (transposed)" : "", " has ", rhsK,
+                             " rows");
   SmallVector<int64_t> shape(ls.begin(), ls.end() - 2);
   shape.push_back(m);
   shape.push_back(n);
@@ -121,8 +121,8 @@ FailureOr<RankedTensorType> inferTransposeType(OptionalLoc loc, Type operand,
   if (failed(t))
     return failure();
   if (static_cast<int64_t>(perm.size()) != t->getRank())
-    return emitOptionalError(loc, op, ": perm has ", perm.size(), " entries but the operand has rank ",
-                             t->getRank());
+    return emitOptionalError(loc, op, ": perm has ", perm.size(),
+                             " entries but the operand has rank ", t->getRank());
   llvm::SmallBitVector seen(t->getRank());
   SmallVector<int64_t> shape;
   for (int64_t p : perm) {
@@ -192,8 +192,7 @@ FailureOr<RankedTensorType> inferMseType(OptionalLoc loc, Type prediction, Type 
   return RankedTensorType::get({}, type->getElementType());
 }
 
-LogicalResult verifyBroadcast(OptionalLoc loc, Type operand, ArrayRef<int64_t> dims,
-                              Type result) {
+LogicalResult verifyBroadcast(OptionalLoc loc, Type operand, ArrayRef<int64_t> dims, Type result) {
   StringRef op = "graph.broadcast";
   auto in = floatTensor(loc, op, "operand", operand);
   auto out = floatTensor(loc, op, "result", result);
@@ -212,8 +211,7 @@ LogicalResult verifyBroadcast(OptionalLoc loc, Type operand, ArrayRef<int64_t> d
     int64_t from = in->getDimSize(i), to = out->getDimSize(d);
     if (from != to && from != 1)
       return emitOptionalError(loc, op, ": operand dimension ", i, " is ", from,
-                               " but result dimension ", d, " is ", to,
-                               "; it must match or be 1");
+                               " but result dimension ", d, " is ", to, "; it must match or be 1");
   }
   return success();
 }
@@ -256,10 +254,10 @@ LogicalResult verifyOneHot(OptionalLoc loc, Type labels, Type result) {
     return failure();
   if (!y->getElementType().isInteger(32))
     return emitOptionalError(loc, op, ": labels must have i32 elements, got ", str(*y));
-  if (out->getRank() != y->getRank() + 1 ||
-      out->getShape().drop_back() != y->getShape())
-    return emitOptionalError(loc, op, ": result must be the labels' shape plus a class "
-                                      "dimension, got ",
+  if (out->getRank() != y->getRank() + 1 || out->getShape().drop_back() != y->getShape())
+    return emitOptionalError(loc, op,
+                             ": result must be the labels' shape plus a class "
+                             "dimension, got ",
                              str(*y), " to ", str(*out));
   return success();
 }

@@ -25,8 +25,8 @@ public:
 
   Value constant(Type type, double value) {
     auto tensor = llvm::cast<RankedTensorType>(type);
-    auto attr = DenseElementsAttr::get(
-        tensor, FloatAttr::get(tensor.getElementType(), value).getValue());
+    auto attr =
+        DenseElementsAttr::get(tensor, FloatAttr::get(tensor.getElementType(), value).getValue());
     return b.create<ConstantOp>(loc, tensor, attr);
   }
   Value zerosLike(Value v) { return constant(v.getType(), 0.0); }
@@ -160,8 +160,8 @@ LogicalResult SigmoidOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<V
 LogicalResult SelectOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   Rule r(b, getLoc());
   Value zero = r.zerosLike(gs[0]);
-  return result(out, {Value(), r.select(getCondition(), gs[0], zero),
-                      r.select(getCondition(), zero, gs[0])});
+  return result(
+      out, {Value(), r.select(getCondition(), gs[0], zero), r.select(getCondition(), zero, gs[0])});
 }
 
 //===----------------------------------------------------------------------===//
@@ -170,8 +170,7 @@ LogicalResult SelectOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Va
 
 // Sum over every result dimension the broadcast created or repeated, then
 // restore the operand's shape (its size-1 dimensions).
-LogicalResult BroadcastOp::buildVJP(OpBuilder &b, ValueRange gs,
-                                    SmallVectorImpl<Value> &out) {
+LogicalResult BroadcastOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   Rule r(b, getLoc());
   RankedTensorType in = getOperand().getType(), res = getType();
   SmallVector<int64_t> axes;
@@ -189,8 +188,7 @@ LogicalResult ReshapeOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<V
   return result(out, {Rule(b, getLoc()).reshape(gs[0], getOperand().getType())});
 }
 
-LogicalResult TransposeOp::buildVJP(OpBuilder &b, ValueRange gs,
-                                    SmallVectorImpl<Value> &out) {
+LogicalResult TransposeOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   SmallVector<int64_t> inverse(getPerm().size());
   for (auto [i, p] : llvm::enumerate(getPerm()))
     inverse[p] = i;
@@ -201,13 +199,11 @@ LogicalResult TransposeOp::buildVJP(OpBuilder &b, ValueRange gs,
 // Reductions
 //===----------------------------------------------------------------------===//
 
-LogicalResult ReduceSumOp::buildVJP(OpBuilder &b, ValueRange gs,
-                                    SmallVectorImpl<Value> &out) {
+LogicalResult ReduceSumOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   return result(out, {Rule(b, getLoc()).unreduce(gs[0], getAxes(), getOperand().getType())});
 }
 
-LogicalResult ReduceMeanOp::buildVJP(OpBuilder &b, ValueRange gs,
-                                     SmallVectorImpl<Value> &out) {
+LogicalResult ReduceMeanOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   Rule r(b, getLoc());
   RankedTensorType in = getOperand().getType();
   int64_t count = in.getNumElements() / std::max<int64_t>(getType().getNumElements(), 1);
@@ -215,12 +211,11 @@ LogicalResult ReduceMeanOp::buildVJP(OpBuilder &b, ValueRange gs,
 }
 
 // Ties share the gradient equally, as PyTorch's amax does.
-LogicalResult ReduceMaxOp::buildVJP(OpBuilder &b, ValueRange gs,
-                                    SmallVectorImpl<Value> &out) {
+LogicalResult ReduceMaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   Rule r(b, getLoc());
   RankedTensorType in = getOperand().getType();
-  Value isMax = r.compare(ComparePredicate::eq, getOperand(),
-                          r.unreduce(getResult(), getAxes(), in));
+  Value isMax =
+      r.compare(ComparePredicate::eq, getOperand(), r.unreduce(getResult(), getAxes(), in));
   Value zero = r.zerosLike(getOperand());
   Value count = r.reduceSum(r.select(isMax, r.constant(in, 1.0), zero), getAxes());
   Value share = r.unreduce(r.div(gs[0], count), getAxes(), in);
@@ -255,8 +250,7 @@ LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<V
 }
 
 // dx = g - exp(y) sum(g) along the axis.
-LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ValueRange gs,
-                                     SmallVectorImpl<Value> &out) {
+LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   Rule r(b, getLoc());
   Value y = getResult();
   int64_t axis = getAxis();

@@ -40,8 +40,8 @@ mlir::FailureOr<mlir::RankedTensorType> inferMatmulType(OptionalLoc loc, mlir::T
                                                         bool transposeRhs);
 
 /// `graph.transpose`: `perm` is a permutation of the operand's dimensions.
-mlir::FailureOr<mlir::RankedTensorType>
-inferTransposeType(OptionalLoc loc, mlir::Type operand, llvm::ArrayRef<int64_t> perm);
+mlir::FailureOr<mlir::RankedTensorType> inferTransposeType(OptionalLoc loc, mlir::Type operand,
+                                                           llvm::ArrayRef<int64_t> perm);
 
 /// `graph.reduce_*`: `axes` are distinct, sorted and in range; they are dropped.
 mlir::FailureOr<mlir::RankedTensorType> inferReduceType(OptionalLoc loc, llvm::StringRef opName,
@@ -66,9 +66,10 @@ mlir::LogicalResult verifyBroadcast(OptionalLoc loc, mlir::Type operand,
 
 /// The `dims` a numpy-style broadcast of `from` to `to` uses (trailing
 /// dimensions aligned), or failure when the shapes are incompatible.
-mlir::FailureOr<llvm::SmallVector<int64_t>>
-numpyBroadcastDims(OptionalLoc loc, llvm::StringRef opName, mlir::RankedTensorType from,
-                   llvm::ArrayRef<int64_t> toShape);
+mlir::FailureOr<llvm::SmallVector<int64_t>> numpyBroadcastDims(OptionalLoc loc,
+                                                               llvm::StringRef opName,
+                                                               mlir::RankedTensorType from,
+                                                               llvm::ArrayRef<int64_t> toShape);
 
 /// `graph.reshape`: same element type and element count.
 mlir::LogicalResult verifyReshape(OptionalLoc loc, mlir::Type operand, mlir::Type result);
