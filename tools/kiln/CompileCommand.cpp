@@ -18,14 +18,19 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 namespace kiln::tool {
 
@@ -44,6 +49,9 @@ Options:
   --no-eval                leave out the forward-only "eval" program (no test accuracy)
   --emit-mlir PATH         also write the compiled graph-dialect module
   --print-ir-after-all     print the module after every pass (to stderr)
+  --dump-ir-after PASS|all write the module after PASS (or after every pass) to numbered files
+                           in the dump folder: 00-input.mlir, 01-kiln-extract-eval.mlir, ...
+  --dump-dir DIR           the dump folder (default: MODEL.ir next to MODEL.kplan)
   --time-passes            report the time of every pass (to stderr)
 )";
 
@@ -54,17 +62,64 @@ int fail(const std::string &message) {
   return 1;
 }
 
+/// Writes the module to `<dir>/<NN>-<pass argument>.mlir` after each selected pass of the
+/// pipeline, numbered by the pass's position in the pipeline (00 is the input). A file that
+/// cannot be written is recorded in `error()`; the pipeline itself carries on.
+class DumpIRInstrumentation : public mlir::PassInstrumentation {
+public:
+  /// `selected` is a pass argument of the pipeline or "all".
+  DumpIRInstrumentation(std::string dir, std::string selected)
+      : dir_(std::move(dir)), selected_(std::move(selected)) {}
+
+  void runAfterPass(mlir::Pass *pass, mlir::Operation *op) override {
+    if (pass->getArgument().empty())
+      return;
+    ++index_;
+    if (selected_ != "all" && pass->getArgument() != selected_)
+      return;
+    while (mlir::Operation *parent = op->getParentOp())
+      op = parent;
+    write(index_, pass->getArgument().str(), op);
+  }
+
+  /// Writes `op` as file number `index` named after `name`.
+  void write(int index, const std::string &name, mlir::Operation *op) {
+    char prefix[8];
+    std::snprintf(prefix, sizeof(prefix), "%02d-", index);
+    llvm::SmallString<256> path(dir_);
+    llvm::sys::path::append(path, prefix + name + ".mlir");
+    std::string openError;
+    auto output = mlir::openOutputFile(path, &openError);
+    if (!output) {
+      if (error_.empty())
+        error_ = "cannot write '" + std::string(path) + "': " + openError;
+      return;
+    }
+    op->print(output->os());
+    output->keep();
+  }
+
+  /// The first write failure, or empty.
+  const std::string &error() const { return error_; }
+
+private:
+  std::string dir_;
+  std::string selected_;
+  int index_ = 0;
+  std::string error_;
+};
+
 } // namespace
 
 int runCompile(const std::vector<std::string> &rawArgs) {
   std::vector<std::string> args;
   for (const std::string &arg : rawArgs)
     args.push_back(arg == "-o" ? "--output" : arg);
-  auto parsed = Arguments::parse(
-      args,
-      {"output", "target", "optimizer", "lr", "momentum", "weight-decay", "beta1", "beta2",
-       "epsilon", "emit-mlir"},
-      {"nesterov", "no-eval", "print-ir-after-all", "time-passes"});
+  auto parsed =
+      Arguments::parse(args,
+                       {"output", "target", "optimizer", "lr", "momentum", "weight-decay", "beta1",
+                        "beta2", "epsilon", "emit-mlir", "dump-ir-after", "dump-dir"},
+                       {"nesterov", "no-eval", "print-ir-after-all", "time-passes"});
   if (!parsed.ok())
     return fail(std::string(parsed.status().message()));
   const Arguments &a = *parsed;
@@ -82,9 +137,12 @@ int runCompile(const std::vector<std::string> &rawArgs) {
   struct NumberFlag {
     const char *flag;
     double *field;
-  } numbers[] = {{"lr", &optimizer.learningRate},     {"momentum", &optimizer.momentum},
-                 {"weight-decay", &optimizer.weightDecay}, {"beta1", &optimizer.beta1},
-                 {"beta2", &optimizer.beta2},         {"epsilon", &optimizer.epsilon}};
+  } numbers[] = {{"lr", &optimizer.learningRate},
+                 {"momentum", &optimizer.momentum},
+                 {"weight-decay", &optimizer.weightDecay},
+                 {"beta1", &optimizer.beta1},
+                 {"beta2", &optimizer.beta2},
+                 {"epsilon", &optimizer.epsilon}};
   for (NumberFlag &number : numbers) {
     auto value = a.getDouble(number.flag, *number.field);
     if (!value.ok())
@@ -118,8 +176,38 @@ int runCompile(const std::vector<std::string> &rawArgs) {
   if (!a.has("no-eval"))
     pm.addPass(createExtractEval());
   addTrainingStepPipeline(pm, optimizer);
+
+  DumpIRInstrumentation *dumper = nullptr;
+  if (auto selected = a.get("dump-ir-after")) {
+    std::vector<std::string> passes;
+    for (mlir::Pass &pass : pm.getPasses())
+      if (std::find(passes.begin(), passes.end(), pass.getArgument()) == passes.end())
+        passes.push_back(pass.getArgument().str());
+    if (*selected != "all" && std::find(passes.begin(), passes.end(), *selected) == passes.end()) {
+      std::string known;
+      for (const std::string &pass : passes)
+        known += " " + pass;
+      return fail("--dump-ir-after: the pipeline has no pass '" + *selected +
+                  "'; give all or one of:" + known);
+    }
+    llvm::SmallString<256> defaultDir(*a.get("output"));
+    llvm::sys::path::replace_extension(defaultDir, "ir");
+    std::string dir = a.getOr("dump-dir", std::string(defaultDir));
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+      return fail("cannot create the dump folder '" + dir + "': " + ec.message());
+    auto instrumentation = std::make_unique<DumpIRInstrumentation>(dir, *selected);
+    dumper = instrumentation.get();
+    dumper->write(0, "input", module->getOperation());
+    context.disableMultithreading();
+    pm.addInstrumentation(std::move(instrumentation));
+  } else if (a.has("dump-dir")) {
+    return fail("--dump-dir needs --dump-ir-after PASS|all");
+  }
+
   if (mlir::failed(pm.run(*module)))
     return fail("compiling '" + modelPath + "' failed (errors above)");
+  if (dumper && !dumper->error().empty())
+    return fail(dumper->error());
 
   std::string moduleText;
   llvm::raw_string_ostream moduleStream(moduleText);

@@ -1,8 +1,8 @@
-//===- Kiln.cpp - kiln: compile, train, inspect ---------------------------===//
+//===- Kiln.cpp - kiln: compile, train, inspect, export -------------------===//
 //
 // The user's command-line tool: `kiln compile` turns a graph-dialect model
 // into a plan, `kiln train` runs a plan on a dataset, `kiln inspect` shows
-// what a plan holds.
+// what a plan holds, `kiln export` writes a checkpoint's trained parameters.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,13 +11,16 @@
 #include <cstdio>
 #include <cstring>
 
-static const char *const kUsage = R"(kiln: a static compute-graph compiler and fused training runtime
+static const char *const kUsage =
+    R"(kiln: a static compute-graph compiler and fused training runtime
 
 Usage:
   kiln compile MODEL.mlir -o MODEL.kplan [options]   compile a model into a training plan
   kiln train MODEL.kplan [options]                   train a plan on a dataset
   kiln inspect MODEL.kplan [view] [options]          show a plan: summary, kernels, dispatches,
                                                      buffers, IR, SPIR-V, Graphviz dataflow
+  kiln export MODEL.kplan --checkpoint C -o W        write a checkpoint's trained parameters
+                                                     (PyTorch names) to safetensors
   kiln help COMMAND                                  the options of COMMAND
 
 A model is a graph-dialect module, as the C++ builder writes it (see docs/guide/builder.md).
@@ -43,6 +46,8 @@ int main(int argc, char **argv) {
       std::fputs(kiln::tool::kTrainHelp, stdout);
     else if (topic == "inspect")
       std::fputs(kiln::tool::kInspectHelp, stdout);
+    else if (topic == "export")
+      std::fputs(kiln::tool::kExportHelp, stdout);
     else
       std::fputs(kUsage, stdout);
     return 0;
@@ -51,11 +56,13 @@ int main(int argc, char **argv) {
     return wantsHelp ? (std::fputs(kiln::tool::kCompileHelp, stdout), 0)
                      : kiln::tool::runCompile(args);
   if (command == "train")
-    return wantsHelp ? (std::fputs(kiln::tool::kTrainHelp, stdout), 0)
-                     : kiln::tool::runTrain(args);
+    return wantsHelp ? (std::fputs(kiln::tool::kTrainHelp, stdout), 0) : kiln::tool::runTrain(args);
   if (command == "inspect")
     return wantsHelp ? (std::fputs(kiln::tool::kInspectHelp, stdout), 0)
                      : kiln::tool::runInspect(args);
+  if (command == "export")
+    return wantsHelp ? (std::fputs(kiln::tool::kExportHelp, stdout), 0)
+                     : kiln::tool::runExport(args);
   std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -195,8 +195,8 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
     return std::unique_ptr<StepRunner>(std::move(*runner));
   }
   if (options.device != "auto")
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown device '", options.device, "'; expected auto, vulkan or reference"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown device '", options.device, "'; expected auto, vulkan or reference"));
   auto vulkan = createVulkan(plan, options);
   if (vulkan.ok())
     return vulkan;
