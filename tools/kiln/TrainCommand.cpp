@@ -21,6 +21,7 @@
 #include "kiln/runtime/PlanFile.h"
 #include "kiln/runtime/checkpoint/Checkpoint.h"
 #include "kiln/runtime/data/Batcher.h"
+#include "kiln/runtime/data/Cifar10.h"
 #include "kiln/runtime/data/Mnist.h"
 #include "kiln/runtime/data/Prefetcher.h"
 #include "kiln/runtime/data/Synthetic.h"
@@ -50,10 +51,12 @@ Trains a compiled plan. Each step is one submission of the whole forward + backw
 optimizer step; the test split is measured with the plan's forward-only eval program.
 
 Options:
-  --data fashion-mnist|synthetic|DIR
+  --data fashion-mnist|synthetic|DIR|cifar10:DIR
                          fashion-mnist (default): Debian's dataset-fashion-mnist files in
                          /usr/share/datasets/fashion-mnist; DIR: a folder of MNIST IDX files
-                         (train-/t10k-, raw or .gz); synthetic: Gaussian clusters
+                         (train-/t10k-, raw or .gz); cifar10:DIR: the CIFAR-10 binary files
+                         (data_batch_1..5.bin, test_batch.bin; 3072 features, CHW);
+                         synthetic: Gaussian clusters
   --device auto|vulkan|reference
                          auto (default) prefers Vulkan (a GPU, else lavapipe), else reference
   --vulkan-device NAME|INDEX   choose a Vulkan device by name substring or index
@@ -169,6 +172,8 @@ absl::StatusOr<data::DatasetSplits> loadData(const std::string &data, int64_t nu
     options.seed = seed;
     return data::makeGaussianClusters(options);
   }
+  if (std::string_view(data).starts_with("cifar10:"))
+    return data::loadCifar10Directory(data.substr(std::strlen("cifar10:")));
   std::string directory = data == "fashion-mnist" ? data::kFashionMnistDirectory : data;
   return data::loadMnistDirectory(directory);
 }
