@@ -278,16 +278,7 @@ absl::Status Session::step(const TensorMap &inputs) {
   KILN_RETURN_IF_ERROR(waitForSlot(slot));
   KILN_RETURN_IF_ERROR(stageInputs(train, slot, *values));
 
-  std::string activity = absl::StrCat("submitting step ", stepsSubmitted_);
-  VkFence fence = slot.fence.get();
-  KILN_VK_CHECK(vkResetFences(device_->device(), 1, &fence), activity);
-  VkSubmitInfo submit{};
-  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-  submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &slot.commands;
-  VkResult result = vkQueueSubmit(device_->queue(), 1, &submit, fence);
-  if (result != VK_SUCCESS)
-    return noteFailure(vulkanError(result, "vkQueueSubmit", activity, __FILE__, __LINE__));
+  KILN_RETURN_IF_ERROR(submitSlot(slot, absl::StrCat("submitting step ", stepsSubmitted_)));
   slot.submitTime = std::chrono::steady_clock::now();
   slot.inFlight = true;
   slot.used = true;
@@ -331,18 +322,11 @@ absl::StatusOr<Session::TensorMap> Session::run(std::string_view requestedProgra
   Slot &slot = program.slot;
   KILN_RETURN_IF_ERROR(stageInputs(program, slot, *values));
   std::string activity = absl::StrCat("running program '", name, "'");
-  VkFence fence = slot.fence.get();
-  KILN_VK_CHECK(vkResetFences(device_->device(), 1, &fence), activity);
-  VkSubmitInfo submit{};
-  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-  submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &slot.commands;
-  VkResult result = vkQueueSubmit(device_->queue(), 1, &submit, fence);
-  if (result != VK_SUCCESS)
-    return noteFailure(vulkanError(result, "vkQueueSubmit", activity, __FILE__, __LINE__));
+  KILN_RETURN_IF_ERROR(submitSlot(slot, activity));
   ++programRuns_;
-  result = vkWaitForFences(device_->device(), 1, &fence, VK_TRUE,
-                           std::chrono::nanoseconds(waitTimeout_).count());
+  VkFence fence = slot.fence.get();
+  VkResult result = vkWaitForFences(device_->device(), 1, &fence, VK_TRUE,
+                                    std::chrono::nanoseconds(waitTimeout_).count());
   if (result == VK_TIMEOUT) {
     // The command buffer may still be pending, so it must not be submitted again.
     slot.inFlight = true;
@@ -359,6 +343,19 @@ absl::StatusOr<Session::TensorMap> Session::run(std::string_view requestedProgra
     outputs.emplace(plan_.outputs(program.view.outputs[position]).tensor().name(),
                     readOutput(program, slot, static_cast<int>(position)));
   return outputs;
+}
+
+absl::Status Session::submitSlot(Slot &slot, const std::string &activity) {
+  VkFence fence = slot.fence.get();
+  KILN_VK_CHECK(vkResetFences(device_->device(), 1, &fence), activity);
+  VkSubmitInfo submit{};
+  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &slot.commands;
+  VkResult result = vkQueueSubmit(device_->queue(), 1, &submit, fence);
+  if (result != VK_SUCCESS)
+    return noteFailure(vulkanError(result, "vkQueueSubmit", activity, __FILE__, __LINE__));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HostTensor> Session::output(std::string_view requestedName) {

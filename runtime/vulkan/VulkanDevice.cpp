@@ -164,21 +164,6 @@ describeDevices(const std::vector<std::pair<VkPhysicalDevice, PhysicalDeviceInfo
   return text;
 }
 
-int typeRank(VkPhysicalDeviceType type) {
-  switch (type) {
-  case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
-    return 0;
-  case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
-    return 1;
-  case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
-    return 2;
-  case VK_PHYSICAL_DEVICE_TYPE_CPU:
-    return 3;
-  default:
-    return 4;
-  }
-}
-
 /// The first queue family with compute, preferring one that can write timestamps.
 std::optional<std::pair<uint32_t, uint32_t>> computeQueueFamily(VkPhysicalDevice device) {
   uint32_t count = 0;
@@ -229,7 +214,7 @@ chooseDevice(const std::vector<std::pair<VkPhysicalDevice, PhysicalDeviceInfo>> 
     const PhysicalDeviceInfo &info = devices[i].second;
     if (info.apiVersion < VK_API_VERSION_1_1 || !computeQueueFamily(devices[i].first))
       continue;
-    if (!best || typeRank(info.type) < typeRank(devices[*best].second.type))
+    if (!best || deviceTypeRank(info.type) < deviceTypeRank(devices[*best].second.type))
       best = i;
   }
   if (!best)
@@ -240,6 +225,21 @@ chooseDevice(const std::vector<std::pair<VkPhysicalDevice, PhysicalDeviceInfo>> 
 }
 
 } // namespace
+
+int deviceTypeRank(VkPhysicalDeviceType type) {
+  switch (type) {
+  case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+    return 0;
+  case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+    return 1;
+  case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+    return 2;
+  case VK_PHYSICAL_DEVICE_TYPE_CPU:
+    return 3;
+  default:
+    return 4;
+  }
+}
 
 const char *deviceTypeName(VkPhysicalDeviceType type) {
   switch (type) {

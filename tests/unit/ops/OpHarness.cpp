@@ -20,29 +20,19 @@
 #include <sstream>
 
 namespace kiln::ops_test {
+
+std::vector<size_t> sampleIndices(bool differentiableOnly) {
+  std::vector<size_t> indices;
+  for (size_t i = 0; i < opRegistry().size(); ++i)
+    if (!differentiableOnly || opRegistry()[i].differentiable)
+      indices.push_back(i);
+  return indices;
+}
+
+std::string sampleName(const testing::TestParamInfo<size_t> &info) {
+  return opRegistry()[info.param].testName();
+}
 namespace {
-
-/// SplitMix64: a tiny generator whose output is the same on every platform.
-class Random {
-public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [low, high).
-  double uniform(double low, double high) {
-    return low + (high - low) * static_cast<double>(next() >> 11) * 0x1p-53;
-  }
-  int64_t integer(int64_t low, int64_t high) {
-    return low + static_cast<int64_t>(next() % static_cast<uint64_t>(high - low));
-  }
-
-private:
-  uint64_t state_;
-};
 
 uint64_t fnv1a(const std::string &text) {
   uint64_t hash = 0xcbf29ce484222325ull;

@@ -54,18 +54,6 @@ public:
   }
 };
 
-std::vector<size_t> sampleIndices(bool differentiableOnly) {
-  std::vector<size_t> indices;
-  for (size_t i = 0; i < opRegistry().size(); ++i)
-    if (!differentiableOnly || opRegistry()[i].differentiable)
-      indices.push_back(i);
-  return indices;
-}
-
-std::string sampleName(const testing::TestParamInfo<size_t> &info) {
-  return opRegistry()[info.param].testName();
-}
-
 class RegistryTest : public testing::TestWithParam<size_t> {
 protected:
   const OpSample &sample() const { return opRegistry()[GetParam()]; }

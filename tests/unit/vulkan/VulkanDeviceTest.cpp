@@ -14,32 +14,29 @@ namespace {
 
 using ::testing::HasSubstr;
 
+TEST(VulkanDeviceTest, RanksDiscreteOverIntegratedOverVirtualOverCpu) {
+  EXPECT_LT(deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+            deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU));
+  EXPECT_LT(deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU),
+            deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU));
+  EXPECT_LT(deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU),
+            deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_CPU));
+  EXPECT_LT(deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_CPU),
+            deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_OTHER));
+}
+
 TEST(VulkanDeviceTest, DefaultChoiceIsTheBestRankedDevice) {
   KILN_REQUIRE_VULKAN();
   absl::StatusOr<std::vector<PhysicalDeviceInfo>> devices = VulkanDevice::enumerate();
   ASSERT_TRUE(devices.ok()) << devices.status();
   ASSERT_FALSE(devices->empty());
-  auto rank = [](VkPhysicalDeviceType type) {
-    switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
-      return 0;
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
-      return 1;
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
-      return 2;
-    case VK_PHYSICAL_DEVICE_TYPE_CPU:
-      return 3;
-    default:
-      return 4;
-    }
-  };
   int best = 4;
   for (const PhysicalDeviceInfo &info : *devices)
-    best = std::min(best, rank(info.type));
+    best = std::min(best, deviceTypeRank(info.type));
   absl::StatusOr<std::shared_ptr<VulkanDevice>> device = VulkanDevice::create();
   ASSERT_TRUE(device.ok()) << device.status();
   EXPECT_FALSE((*device)->info().name.empty());
-  EXPECT_EQ(rank((*device)->info().type), best) << (*device)->info().name;
+  EXPECT_EQ(deviceTypeRank((*device)->info().type), best) << (*device)->info().name;
   EXPECT_GE((*device)->info().apiVersion, VK_API_VERSION_1_1);
   EXPECT_FALSE((*device)->validationEnabled());
 }

@@ -27,24 +27,9 @@ namespace {
 
 using ops_test::opRegistry;
 using ops_test::OpSample;
-
-/// SplitMix64, for reproducible inputs.
-class Random {
-public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  float uniform(float low, float high) {
-    return low + (high - low) * static_cast<float>(next() >> 40) * 0x1p-24f;
-  }
-
-private:
-  uint64_t state_;
-};
+using ops_test::Random;
+using ops_test::sampleIndices;
+using ops_test::sampleName;
 
 using Inputs = std::map<std::string, HostTensor, std::less<>>;
 
@@ -113,18 +98,6 @@ Inputs registryInputs(const OpSample &sample) {
     inputs["arg" + std::to_string(i)] = std::move(host);
   }
   return inputs;
-}
-
-std::vector<size_t> sampleIndices(bool differentiableOnly) {
-  std::vector<size_t> indices;
-  for (size_t i = 0; i < opRegistry().size(); ++i)
-    if (!differentiableOnly || opRegistry()[i].differentiable)
-      indices.push_back(i);
-  return indices;
-}
-
-std::string sampleName(const testing::TestParamInfo<size_t> &info) {
-  return opRegistry()[info.param].testName();
 }
 
 class VulkanRegistryTest : public testing::TestWithParam<size_t> {
@@ -282,7 +255,7 @@ TEST_P(VulkanLargeShapes, MatchReferenceDevice) {
       if (labels)
         host.i32()[i] = static_cast<int32_t>(random.next() % input.classes);
       else
-        host.f32()[i] = random.uniform(-2, 2);
+        host.f32()[i] = static_cast<float>(random.uniform(-2, 2));
     }
     inputs[input.name] = std::move(host);
   }

@@ -196,6 +196,9 @@ private:
                              std::string_view activity);
   /// Waits for the slot's step if it is in flight and collects its timings.
   absl::Status waitForSlot(Slot &slot);
+  /// Resets the slot's fence and submits its command buffer once; `activity` names the work
+  /// in error messages. A failed submit marks the device lost (noteFailure).
+  absl::Status submitSlot(Slot &slot, const std::string &activity);
   /// Collects timings of the slot's step; the fence must be signalled.
   void completeSlot(Slot &slot);
   /// Remembers a device loss (Unavailable) so later calls fail fast; returns `status`.

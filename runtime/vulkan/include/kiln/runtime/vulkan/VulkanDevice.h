@@ -52,6 +52,9 @@ struct PhysicalDeviceInfo {
 
 /// "discrete GPU", "integrated GPU", "virtual GPU", "CPU" or "other".
 const char *deviceTypeName(VkPhysicalDeviceType type);
+/// The default device preference: 0 discrete GPU, 1 integrated, 2 virtual, 3 CPU, 4 other;
+/// the lowest rank wins.
+int deviceTypeRank(VkPhysicalDeviceType type);
 /// "DEVICE_FEATURE_FLOAT64 (shaderFloat64)" and so on, for messages.
 std::string featureName(plan::DeviceFeature feature);
 
