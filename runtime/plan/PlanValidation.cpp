@@ -89,7 +89,7 @@ absl::Status validateKernel(const Plan &plan, int index) {
     if (magic != kSpirvMagic)
       return invalid(where, " SPIR-V does not start with the magic 0x07230203 (little-endian)");
   }
-  if (hasTarget(plan, TARGET_CUDA) && kernel.ptx().empty())
+  if (hasTarget(plan, TARGET_CUDA) && kernel.ptx_code().empty())
     return invalid(where, " has no PTX but the plan targets cuda");
   return absl::OkStatus();
 }
