@@ -14,14 +14,18 @@
 
 #include "kiln/Codegen/Codegen.h"
 
+#include "kiln/Codegen/KernelEmitter.h"
 #include "kiln/Codegen/KernelInstance.h"
+#include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/Targets/KernelTargets.h"
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/Sha256.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Location.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
@@ -156,8 +160,8 @@ struct ProgramState {
 
 class PlanAssembler {
 public:
-  PlanAssembler(ModuleOp module, const CodegenOptions &options)
-      : module_(module), options_(options) {}
+  PlanAssembler(ModuleOp module, ModuleOp source, const CodegenOptions &options)
+      : module_(module), source_(source), options_(options) {}
 
   FailureOr<plan::Plan> assemble();
 
@@ -169,6 +173,9 @@ private:
   LogicalResult addInput(graph::InputOp op);
   LogicalResult addConstant(graph::ConstantOp op);
   LogicalResult addCompute(Operation *op);
+  LogicalResult addKernelCall(func::CallOp call);
+  /// The plan kernel compiled from kernel function `callee` (compiled on first use).
+  FailureOr<uint32_t> kernelFor(func::FuncOp callee, const EmittedKernel *&emitted);
   /// Names `value` as output `name` (for graph.output or graph.gradient `op`).
   LogicalResult addOutput(Operation *op, std::string name, Value value);
   LogicalResult addAssigns();
@@ -188,7 +195,16 @@ private:
   void addDispatch(const KernelInstance &instance, llvm::ArrayRef<uint32_t> buffers);
 
   ModuleOp module_;
+  /// The module as given, before kernel formation (recorded in the plan).
+  ModuleOp source_;
   const CodegenOptions &options_;
+  /// Plan kernel index and emitted code of each kernel function compiled so far.
+  struct CompiledKernel {
+    CompiledKernel(uint32_t index, EmittedKernel code) : first(index), second(std::move(code)) {}
+    uint32_t first;
+    EmittedKernel second;
+  };
+  llvm::StringMap<CompiledKernel> kernelOfCallee_;
   plan::Plan plan_;
   /// The program being compiled.
   ProgramState program_;
@@ -414,6 +430,106 @@ LogicalResult PlanAssembler::addCompute(Operation *op) {
   return success();
 }
 
+FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedKernel *&emitted) {
+  auto known = kernelOfCallee_.find(callee.getSymName());
+  if (known != kernelOfCallee_.end()) {
+    emitted = &known->second.second;
+    return known->second.first;
+  }
+  FailureOr<EmittedKernel> kernel = emitKernel(callee);
+  if (failed(kernel))
+    return failure();
+  plan::Kernel *entry = plan_.add_kernels();
+  entry->set_name(callee.getSymName().str());
+  entry->set_entry_point(callee.getSymName().str());
+  for (plan::Target target : options_.targets) {
+    if (target == plan::TARGET_VULKAN) {
+      FailureOr<std::vector<uint32_t>> spirv = targets::lowerToSpirv(kernel->gpuModule);
+      if (failed(spirv))
+        return callee.emitError("cannot compile kernel '")
+               << callee.getSymName() << "' to SPIR-V (see the error above)";
+      appendWordsLittleEndian(*entry->mutable_spirv(), *spirv);
+    } else if (target == plan::TARGET_CUDA) {
+      for (llvm::StringRef arch : {"sm_80", "sm_90"}) {
+        FailureOr<std::string> ptx = targets::lowerToPtx(kernel->gpuModule, arch);
+        if (failed(ptx))
+          return callee.emitError("cannot compile kernel '")
+                 << callee.getSymName() << "' to PTX for " << arch << " (see the error above)";
+        plan::PtxCode *code = entry->add_ptx_code();
+        code->set_arch(arch.str());
+        code->set_ptx(*std::move(ptx));
+      }
+    }
+  }
+  entry->mutable_workgroup_size()->set_x(kernel->workgroupSize[0]);
+  entry->mutable_workgroup_size()->set_y(kernel->workgroupSize[1]);
+  entry->mutable_workgroup_size()->set_z(kernel->workgroupSize[2]);
+  entry->set_binding_count(callee.getNumResults() + callee.getNumArguments());
+  for (auto [output, input] : kernel->inPlace) {
+    plan::InPlacePair *pair = entry->add_in_place();
+    pair->set_output_binding(output);
+    pair->set_input_binding(input);
+  }
+  if (auto info = callee->getAttrOfType<DictionaryAttr>("kiln.kernel")) {
+    if (auto kind = info.getAs<StringAttr>("kind"))
+      entry->set_kind(kind.getValue().str());
+    if (auto layers = info.getAs<ArrayAttr>("layers"))
+      for (auto layer : layers.getAsRange<StringAttr>())
+        entry->add_layers(layer.getValue().str());
+  }
+  for (Operation &op : callee.getBody().front()) {
+    if (llvm::isa<func::ReturnOp, graph::ConstantOp>(op))
+      continue;
+    plan::SourceOp *source = entry->add_source_ops();
+    source->set_op_name(op.getName().getStringRef().str());
+    source->set_location(describeLocation(op.getLoc()));
+  }
+  uint32_t index = static_cast<uint32_t>(plan_.kernels_size() - 1);
+  auto inserted =
+      kernelOfCallee_.try_emplace(callee.getSymName(), index, *std::move(kernel)).first;
+  emitted = &inserted->second.second;
+  return index;
+}
+
+LogicalResult PlanAssembler::addKernelCall(func::CallOp call) {
+  auto callee = module_.lookupSymbol<func::FuncOp>(call.getCallee());
+  if (!callee || !callee->hasAttr("kiln.kernel"))
+    return call.emitOpError("cannot be compiled: it calls @")
+           << call.getCallee() << ", which is not a kernel formed by kiln-fuse";
+  for (Value value : call.getResults())
+    if (failed(bufferBytes(call, value.getType(), "a kernel result")))
+      return failure();
+  for (Value value : call.getOperands())
+    if (failed(bufferBytes(call, value.getType(), "a kernel operand")))
+      return failure();
+  const EmittedKernel *emitted = nullptr;
+  FailureOr<uint32_t> kernel = kernelFor(callee, emitted);
+  if (failed(kernel))
+    return failure();
+  llvm::SmallVector<uint32_t, 8> buffers, reads, writes;
+  for (auto [i, result] : llvm::enumerate(call.getResults())) {
+    std::string name = callee.getSymName().str() + "." + std::to_string(i);
+    uint32_t buffer = addBuffer(std::move(name), *bufferBytes(call, result.getType(), "a result"),
+                                plan::BUFFER_ROLE_TRANSIENT);
+    program_.bufferOf[result] = buffer;
+    buffers.push_back(buffer);
+    writes.push_back(buffer);
+  }
+  for (Value operand : call.getOperands()) {
+    uint32_t buffer = program_.bufferOf.lookup(operand);
+    buffers.push_back(buffer);
+    reads.push_back(buffer);
+  }
+  plan::Dispatch *dispatch = addCommand(reads, writes).mutable_dispatch();
+  dispatch->set_kernel(*kernel);
+  for (uint32_t buffer : buffers)
+    dispatch->add_buffers(buffer);
+  dispatch->mutable_group_count()->set_x(emitted->groupCount[0]);
+  dispatch->mutable_group_count()->set_y(emitted->groupCount[1]);
+  dispatch->mutable_group_count()->set_z(emitted->groupCount[2]);
+  return success();
+}
+
 LogicalResult PlanAssembler::addOutput(Operation *op, std::string name, Value value) {
   auto type = llvm::cast<RankedTensorType>(value.getType());
   for (uint32_t index : program_.step->outputs())
@@ -443,6 +559,8 @@ LogicalResult PlanAssembler::addOutput(Operation *op, std::string name, Value va
 }
 
 LogicalResult PlanAssembler::addStepOp(Operation *op) {
+  if (auto call = llvm::dyn_cast<func::CallOp>(op))
+    return addKernelCall(call);
   if (isComputeOp(op))
     return addCompute(op);
   if (auto input = llvm::dyn_cast<graph::InputOp>(op))
@@ -510,12 +628,13 @@ void PlanAssembler::addMetadata() {
   metadata->set_model_name(module_.getSymName() ? module_.getSymName()->str() : "");
   metadata->set_compiler_version(options_.compilerVersion.empty() ? compilerVersion()
                                                                   : options_.compilerVersion);
-  metadata->add_targets(plan::TARGET_VULKAN);
+  for (plan::Target target : options_.targets)
+    metadata->add_targets(target);
   // The module with its locations, so the reference device running it reports the user's
   // source lines; the hash covers exactly this text.
   std::string text;
   llvm::raw_string_ostream os(text);
-  module_.print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true, /*prettyForm=*/false));
+  source_.print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true, /*prettyForm=*/false));
   metadata->set_source_ir_hash(toHex(sha256(os.str())));
   plan_.set_graph_module(std::move(text));
 }
@@ -545,7 +664,7 @@ FailureOr<plan::Plan> PlanAssembler::assemble() {
   if (failed(addVariables()) || failed(addProgram(train, plan_.mutable_step(), "train")))
     return failure();
   for (auto function : module_.getOps<func::FuncOp>()) {
-    if (function == train)
+    if (function == train || function->hasAttr("kiln.kernel"))
       continue;
     if (function.getSymName() == "train")
       return function.emitOpError("is named like the training step's program; rename it");
@@ -568,7 +687,23 @@ std::string gradientOutputName(std::string_view variable) {
 }
 
 FailureOr<plan::Plan> compileToPlan(ModuleOp module, const CodegenOptions &options) {
-  return PlanAssembler(module, options).assemble();
+  MLIRContext *context = module.getContext();
+  DialectRegistry registry;
+  registerKernelEmitterDialects(registry);
+  targets::registerKernelDialects(registry);
+  context->appendDialectRegistry(registry);
+  context->loadAllAvailableDialects();
+
+  OwningOpRef<ModuleOp> kernels(module.clone());
+  PassManager pm(context);
+  FuseOptions fuse;
+  fuse.noFusion = !options.fusion;
+  pm.addPass(createFuse(fuse));
+  if (failed(pm.run(*kernels)))
+    return failure();
+  if (options.afterFusion)
+    options.afterFusion(*kernels);
+  return PlanAssembler(*kernels, module, options).assemble();
 }
 
 } // namespace kiln::codegen

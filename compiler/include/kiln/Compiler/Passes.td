@@ -80,4 +80,57 @@ def ExtractEval : Pass<"kiln-extract-eval", "::mlir::ModuleOp"> {
   let dependentDialects = ["::kiln::graph::GraphDialect"];
 }
 
+
+//===----------------------------------------------------------------------===//
+// Kernel formation
+//===----------------------------------------------------------------------===//
+
+def Fuse : Pass<"kiln-fuse", "::mlir::ModuleOp"> {
+  let summary = "Forms kernels: outlines fused groups of graph ops into kernel functions";
+  let description = [{
+    Partitions the compute ops of every program (func @step, @eval, ...) into
+    kernels and outlines each as a private `func.func` carrying a `kiln.kernel`
+    dictionary (`kind`, `layers`, `ops`); the program calls it with
+    `func.call`. Interface ops (inputs, reads, outputs, assigns, reshapes,
+    non-splat constants) stay in the program. Kinds:
+
+    - `pointwise`: elementwise ops with the broadcasts, transposes, one-hots
+      and splat constants they read (views are recomputed in every kernel
+      that reads them, never materialized unless a non-pointwise consumer or
+      the host needs them);
+    - `matmul`: a matrix product with its elementwise epilogue (bias,
+      activation) at the product's shape;
+    - `reduction`: a reduction with its elementwise producers (the prologue,
+      each element visited once, so materializing them costs nothing extra)
+      and its elementwise consumers at the result's shape;
+    - `row`: softmax, log-softmax and softmax-cross-entropy over one row
+      (several on the same operand share one kernel) with their elementwise
+      consumers, per element or per row;
+    - `multi-tensor`: independent pointwise kernels (such as every parameter's
+      optimizer update) launched as one, within the binding budget.
+
+    Fusion never duplicates a matmul, reduction or row op, and never creates
+    a cycle between kernels. With `explain`, every refused fusion is reported
+    as a remark at the op's location saying why. With `no-fusion`, every
+    compute op becomes its own kernel (for comparison and tests).
+  }];
+  let options = [
+    Option<"noFusion", "no-fusion", "bool", /*default=*/"false",
+           "one kernel per compute op">,
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "report refused fusions as remarks">,
+    Option<"maxBindings", "max-bindings", "unsigned", /*default=*/"32",
+           "most buffers one kernel may bind (Vulkan maxPerStageDescriptorStorageBuffers)">,
+  ];
+  let dependentDialects = ["::kiln::graph::GraphDialect", "::mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "Kernels formed">,
+    Statistic<"numFusedOps", "fused-ops", "Compute ops placed in a kernel with others">,
+    Statistic<"numEpilogues", "epilogues", "Elementwise ops fused after a matmul, reduction or row op">,
+    Statistic<"numPrologues", "prologues", "Elementwise groups fused before a reduction">,
+    Statistic<"numHorizontal", "horizontal", "Independent kernels merged into multi-tensor kernels">,
+    Statistic<"numRefused", "refused", "Fusions considered and refused">,
+  ];
+}
+
 #endif // KILN_COMPILER_PASSES

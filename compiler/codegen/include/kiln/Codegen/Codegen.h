@@ -26,7 +26,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include <functional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace kiln::codegen {
@@ -41,6 +43,13 @@ const char *compilerVersion();
 struct CodegenOptions {
   /// Recorded as the plan's compiler_version; empty means compilerVersion().
   std::string compilerVersion;
+  /// Form fused kernels (kiln-fuse); false gives one kernel per compute op.
+  bool fusion = true;
+  /// The targets every kernel is compiled for: SPIR-V for Vulkan, PTX (sm_80 and sm_90) for
+  /// CUDA.
+  std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA};
+  /// Called with the module after kernel formation, before code generation (for IR dumps).
+  std::function<void(mlir::ModuleOp)> afterFusion;
 };
 
 /// Compiles `module` (not modified) into a plan for the Vulkan target. The module must hold

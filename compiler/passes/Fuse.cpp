@@ -1,0 +1,821 @@
+//===- Fuse.cpp - kiln-fuse: forming kernels from graph ops ---------------===//
+//
+// Kernel formation in three steps, per program (func @step, @eval, ...):
+//
+//  1. Vertical grouping, in program order. Matmuls, reductions and row ops
+//     (softmax family) anchor groups; an elementwise op joins the group of
+//     one of its producers when it reads every value of that group at its
+//     own index (so one thread computes it from values it already holds),
+//     the group's kind takes an op at that shape (a matmul's or reduction's
+//     result shape: an epilogue; a reduction's operand shape: a prologue),
+//     and no other producer group depends on that group (no cycle). A
+//     reduction absorbs the elementwise group that produces its operand.
+//     Views (broadcast, transpose, one_hot, splat constants) are not grouped:
+//     each kernel that reads one recomputes it from its source, which is an
+//     index computation; a view some non-elementwise consumer needs in
+//     memory becomes a pointwise kernel of its own.
+//  2. Horizontal merging: independent pointwise groups (no path between
+//     them in the group graph) merge into multi-tensor kernels while the
+//     union of their buffers fits the binding budget.
+//  3. Outlining: each group becomes a private func.func with a `kiln.kernel`
+//     dictionary, called from the program; the program's ops are reordered
+//     topologically (stable), since a merged kernel runs once all its parts'
+//     inputs exist.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Compiler/Passes.h"
+#include "kiln/Dialect/Graph/GraphDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln {
+#define GEN_PASS_DEF_FUSE
+#include "kiln/Compiler/Passes.h.inc"
+
+using namespace mlir;
+using namespace kiln::graph;
+
+namespace {
+
+enum class OpClass { Interface, View, Elementwise, Matmul, Reduction, Row };
+
+enum class GroupKind { Pointwise, Matmul, Reduction, Row };
+
+/// Where in its group a value lives: the iteration space one thread covers.
+enum class Space {
+  Main,     // pointwise groups: the group's shape; matmuls: the product's shape
+  Operand,  // reductions: the operand's shape (prologue); rows: one element of the row
+  Result,   // reductions: the result's shape (epilogue); rows: one row
+};
+
+OpClass classify(Operation *op) {
+  if (llvm::isa<AddOp, SubOp, MulOp, DivOp, MaxOp, NegOp, ExpOp, LogOp, SqrtOp, ReluOp, TanhOp,
+                SigmoidOp, CompareOp, SelectOp>(op))
+    return OpClass::Elementwise;
+  if (llvm::isa<BroadcastOp, TransposeOp, OneHotOp>(op))
+    return OpClass::View;
+  if (auto constant = llvm::dyn_cast<ConstantOp>(op)) {
+    auto dense = llvm::dyn_cast<DenseElementsAttr>(constant.getValue());
+    return dense && dense.isSplat() ? OpClass::View : OpClass::Interface;
+  }
+  if (llvm::isa<MatmulOp>(op))
+    return OpClass::Matmul;
+  if (llvm::isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, MseOp>(op))
+    return OpClass::Reduction;
+  if (llvm::isa<SoftmaxOp, LogSoftmaxOp, SoftmaxCrossEntropyOp>(op))
+    return OpClass::Row;
+  return OpClass::Interface;
+}
+
+llvm::StringRef kindName(GroupKind kind) {
+  switch (kind) {
+  case GroupKind::Pointwise:
+    return "pointwise";
+  case GroupKind::Matmul:
+    return "matmul";
+  case GroupKind::Reduction:
+    return "reduction";
+  case GroupKind::Row:
+    return "row";
+  }
+  return "pointwise";
+}
+
+llvm::ArrayRef<int64_t> shapeOf(Value value) {
+  return llvm::cast<ShapedType>(value.getType()).getShape();
+}
+
+/// The user's layer names in `loc`, outermost first ("optimizer", "fc1").
+void collectLayers(Location loc, llvm::SetVector<llvm::StringRef> &layers) {
+  loc->walk([&](Location inner) {
+    if (auto name = llvm::dyn_cast<NameLoc>(inner))
+      layers.insert(name.getName().getValue());
+    return WalkResult::advance();
+  });
+}
+
+struct Group {
+  int id = 0;
+  GroupKind kind = GroupKind::Pointwise;
+  Operation *anchor = nullptr;  // the matmul, reduction or (first) row op
+  llvm::SmallVector<Operation *> ops;
+  llvm::SmallVector<int64_t> shape;  // pointwise: the group's shape
+  int firstPosition = 0;
+  bool horizontal = false;  // a merged multi-tensor group
+};
+
+class KernelFormer {
+public:
+  KernelFormer(func::FuncOp program, const FuseOptions &options, SymbolTable &symbols,
+               llvm::StringSet<> &usedNames)
+      : program_(program), options_(options), symbols_(symbols), usedNames_(usedNames) {}
+
+  struct Counts {
+    int kernels = 0, fusedOps = 0, epilogues = 0, prologues = 0, horizontal = 0, refused = 0;
+  };
+
+  LogicalResult run(Counts &counts) {
+    Block &body = program_.getBody().front();
+    int position = 0;
+    for (Operation &op : body)
+      position_[&op] = position++;
+
+    for (Operation &op : body) {
+      switch (classify(&op)) {
+      case OpClass::Interface:
+      case OpClass::View:
+        break;
+      case OpClass::Elementwise:
+        placeElementwise(&op, counts);
+        break;
+      case OpClass::Matmul:
+        newGroup(GroupKind::Matmul, &op);
+        break;
+      case OpClass::Reduction:
+        placeReduction(&op, counts);
+        break;
+      case OpClass::Row:
+        placeRow(&op, counts);
+        break;
+      }
+    }
+    materializeViews();
+    if (!options_.noFusion)
+      mergeHorizontally(counts);
+    return outline(counts);
+  }
+
+private:
+  //===--------------------------------------------------------------------===//
+  // Groups and their dependences
+  //===--------------------------------------------------------------------===//
+
+  Group *newGroup(GroupKind kind, Operation *anchor) {
+    groups_.push_back(std::make_unique<Group>());
+    Group *group = groups_.back().get();
+    group->id = static_cast<int>(groups_.size()) - 1;
+    group->kind = kind;
+    group->anchor = kind == GroupKind::Pointwise ? nullptr : anchor;
+    group->firstPosition = position_.lookup(anchor);
+    selfParts_.push_back({group});
+    add(group, anchor, kind == GroupKind::Pointwise || kind == GroupKind::Matmul ? Space::Main
+                       : kind == GroupKind::Row && llvm::isa<SoftmaxCrossEntropyOp>(anchor)
+                           ? Space::Result
+                       : kind == GroupKind::Row ? Space::Operand
+                                                : Space::Result);
+    if (kind == GroupKind::Pointwise)
+      group->shape.assign(shapeOf(anchor->getResult(0)).begin(),
+                          shapeOf(anchor->getResult(0)).end());
+    return group;
+  }
+
+  void add(Group *group, Operation *op, Space space) {
+    group->ops.push_back(op);
+    groupOf_[op] = group;
+    spaceOf_[op] = space;
+  }
+
+  /// The group that computes `value` in memory or in registers, or null for values from
+  /// interface ops and views (whose own sources are followed by sourceGroups).
+  Group *groupOfValue(Value value) const {
+    Operation *def = value.getDefiningOp();
+    return def ? groupOf_.lookup(def) : nullptr;
+  }
+
+  /// Whether `consumer` recomputes a view operand itself rather than reading it from memory.
+  static bool clonesViews(Operation *consumer) {
+    OpClass consumerClass = classify(consumer);
+    return consumerClass == OpClass::Elementwise || consumerClass == OpClass::View ||
+           (consumerClass == OpClass::Reduction && !llvm::isa<MseOp>(consumer));
+  }
+
+  /// Groups whose values `consumer` needs to read `value`: the value's group, or, for a
+  /// view it recomputes, its sources' groups.
+  void sourceGroups(Value value, Operation *consumer,
+                    llvm::SmallSetVector<Group *, 4> &out) const {
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return;
+    if (classify(def) == OpClass::View && clonesViews(consumer)) {
+      for (Value operand : def->getOperands())
+        sourceGroups(operand, def, out);
+      return;
+    }
+    if (Group *group = groupOf_.lookup(def))
+      out.insert(find(group));
+  }
+
+  /// Groups `op` reads from (through the views it recomputes), as merged.
+  llvm::SmallSetVector<Group *, 4> producerGroups(Operation *op) const {
+    llvm::SmallSetVector<Group *, 4> producers;
+    for (Value operand : op->getOperands())
+      sourceGroups(operand, op, producers);
+    return producers;
+  }
+
+  /// Whether `from` reads (directly or through other groups) a value of `target`. Groups are
+  /// few (one per kernel), so a depth-first search per question is cheap.
+  bool dependsOn(Group *from, Group *target) const {
+    llvm::SmallVector<Group *> stack{from};
+    llvm::DenseSet<Group *> seen{from};
+    while (!stack.empty()) {
+      Group *group = stack.pop_back_val();
+      for (Group *part : partsOf(group))
+        for (Operation *op : part->ops)
+          for (Group *producer : producerGroups(op)) {
+            if (producer == group)
+              continue;
+            if (producer == target)
+              return true;
+            if (seen.insert(producer).second)
+              stack.push_back(producer);
+          }
+    }
+    return false;
+  }
+
+  Group *find(Group *group) const {
+    while (Group *parent = mergedInto_.lookup(group))
+      group = parent;
+    return group;
+  }
+
+  void refuse(Operation *op, Counts &counts, const llvm::Twine &why) {
+    ++counts.refused;
+    if (options_.explain)
+      op->emitRemark() << "not fused: " << why;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Vertical grouping
+  //===--------------------------------------------------------------------===//
+
+  /// Whether `view` (a view op's result) reads, through views, a value of `group`.
+  bool viewReads(Value value, Group *group) const {
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return false;
+    if (classify(def) == OpClass::View)
+      return llvm::any_of(def->getOperands(), [&](Value v) { return viewReads(v, group); });
+    Group *owner = groupOf_.lookup(def);
+    return owner && find(owner) == group;
+  }
+
+  /// Why elementwise `op` cannot join `group`, or empty when it can (then `space` says where).
+  std::string whyNotJoin(Operation *op, Group *group, Space &space) const {
+    bool haveSpace = false;
+    for (Value operand : op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      Group *owner = def && classify(def) != OpClass::View ? groupOf_.lookup(def) : nullptr;
+      if (owner && find(owner) == group) {
+        Space operandSpace = spaceOf_.lookup(def);
+        if (haveSpace && operandSpace != space)
+          return "it reads values of the kernel at two different shapes";
+        space = operandSpace;
+        haveSpace = true;
+        if (shapeOf(operand) != shapeOf(op->getResult(0)))
+          return "it reads a kernel value at another shape";
+        continue;
+      }
+      if (def && classify(def) == OpClass::View && viewReads(operand, group))
+        return "it reads a kernel value through a broadcast or transpose (another thread's "
+               "element)";
+    }
+    if (!haveSpace)
+      return "it reads no value of the kernel";
+    if (group->kind == GroupKind::Matmul && space != Space::Main)
+      return "not at the product's shape";
+    // Every other group this op reads must not itself depend on `group`.
+    for (Group *producer : producerGroups(op))
+      if (producer != group && dependsOn(producer, group))
+        return (llvm::Twine("another of its inputs is computed from this kernel's results (") +
+                kindName(producer->kind) + " kernel), so fusing would form a cycle")
+            .str();
+    return "";
+  }
+
+  void placeElementwise(Operation *op, Counts &counts) {
+    if (options_.noFusion) {
+      newGroup(GroupKind::Pointwise, op);
+      return;
+    }
+    // Candidates: the groups of its direct operands, latest first.
+    llvm::SmallVector<Group *> candidates;
+    for (Value operand : op->getOperands())
+      if (Group *group = groupOfValue(operand))
+        if (!llvm::is_contained(candidates, find(group)))
+          candidates.push_back(find(group));
+    llvm::sort(candidates, [](Group *a, Group *b) { return a->id > b->id; });
+    for (Group *group : candidates) {
+      Space space = Space::Main;
+      std::string why = whyNotJoin(op, group, space);
+      if (why.empty()) {
+        add(group, op, space);
+        ++counts.fusedOps;
+        if (group->kind != GroupKind::Pointwise)
+          ++counts.epilogues;
+        return;
+      }
+      refuse(op, counts,
+             llvm::Twine("into the ") + kindName(group->kind) + " kernel of " +
+                 group->ops.front()->getName().getStringRef() + ": " + why);
+    }
+    newGroup(GroupKind::Pointwise, op);
+  }
+
+  void placeReduction(Operation *op, Counts &counts) {
+    Group *producer = nullptr;
+    if (!options_.noFusion && op->getNumOperands() == 1)
+      producer = groupOfValue(op->getOperand(0));
+    if (producer) {
+      producer = find(producer);
+      if (producer->kind == GroupKind::Pointwise && !producer->horizontal &&
+          llvm::ArrayRef<int64_t>(producer->shape) == shapeOf(op->getOperand(0))) {
+        // The producer group becomes this reduction's prologue.
+        producer->kind = GroupKind::Reduction;
+        producer->anchor = op;
+        for (Operation *member : producer->ops)
+          spaceOf_[member] = Space::Operand;
+        add(producer, op, Space::Result);
+        ++counts.prologues;
+        ++counts.fusedOps;
+        return;
+      }
+      refuse(op, counts,
+             llvm::Twine("its operand comes from a ") + kindName(producer->kind) +
+                 " kernel; only an elementwise kernel of the operand's shape becomes a "
+                 "reduction's prologue");
+    }
+    newGroup(GroupKind::Reduction, op);
+  }
+
+  void placeRow(Operation *op, Counts &counts) {
+    if (!options_.noFusion) {
+      Value operand = op->getOperand(0);
+      int64_t axis = llvm::isa<SoftmaxCrossEntropyOp>(op)
+                         ? static_cast<int64_t>(shapeOf(operand).size()) - 1
+                         : op->getAttrOfType<IntegerAttr>("axis").getInt();
+      for (auto &owned : groups_) {
+        Group *group = owned.get();
+        if (find(group) != group || group->kind != GroupKind::Row)
+          continue;
+        Operation *anchor = group->anchor;
+        int64_t anchorAxis = llvm::isa<SoftmaxCrossEntropyOp>(anchor)
+                                 ? static_cast<int64_t>(shapeOf(anchor->getOperand(0)).size()) - 1
+                                 : anchor->getAttrOfType<IntegerAttr>("axis").getInt();
+        if (anchor->getOperand(0) != operand || anchorAxis != axis)
+          continue;
+        bool cycle = llvm::any_of(producerGroups(op), [&](Group *producer) {
+          return producer != group && dependsOn(producer, group);
+        });
+        if (cycle) {
+          refuse(op, counts, "sharing the row kernel of the same logits would form a cycle");
+          break;
+        }
+        add(group, op, llvm::isa<SoftmaxCrossEntropyOp>(op) ? Space::Result : Space::Operand);
+        ++counts.fusedOps;
+        return;
+      }
+    }
+    newGroup(GroupKind::Row, op);
+  }
+
+  /// A view whose value must exist in memory (an interface op, a matmul or a row op reads
+  /// it) becomes a pointwise kernel of its own.
+  void materializeViews() {
+    Block &body = program_.getBody().front();
+    for (Operation &op : body) {
+      if (classify(&op) != OpClass::View || llvm::isa<ConstantOp>(op))
+        continue;
+      bool needed = llvm::any_of(op.getUsers(), [&](Operation *user) {
+        OpClass userClass = classify(user);
+        return userClass == OpClass::Interface || userClass == OpClass::Matmul ||
+               userClass == OpClass::Row ||
+               (userClass == OpClass::Reduction && llvm::isa<MseOp>(user));
+      });
+      if (needed)
+        newGroup(GroupKind::Pointwise, &op);
+    }
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Horizontal merging
+  //===--------------------------------------------------------------------===//
+
+  /// Values the group's kernel binds: what it reads from outside and what it writes.
+  llvm::SetVector<Value> bindingsOf(Group *group) const {
+    llvm::SetVector<Value> bindings;
+    llvm::DenseSet<Operation *> members;
+    for (Group *part : partsOf(group))
+      for (Operation *op : part->ops)
+        members.insert(op);
+    std::function<void(Value, Operation *)> leaf = [&](Value value, Operation *consumer) {
+      Operation *def = value.getDefiningOp();
+      if (def && members.contains(def))
+        return;
+      if (def && classify(def) == OpClass::View && clonesViews(consumer)) {
+        if (!llvm::isa<ConstantOp>(def))
+          for (Value operand : def->getOperands())
+            leaf(operand, def);
+        return;
+      }
+      bindings.insert(value);
+    };
+    for (Operation *op : members)
+      for (Value operand : op->getOperands())
+        leaf(operand, op);
+    for (Operation *op : members)
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(), [&](Operation *user) { return !members.contains(user); }))
+          bindings.insert(result);
+    return bindings;
+  }
+
+  llvm::ArrayRef<Group *> partsOf(Group *root) const {
+    auto it = parts_.find(root);
+    if (it != parts_.end())
+      return it->second;
+    return llvm::ArrayRef<Group *>(selfParts_[root->id]);
+  }
+
+  void mergeHorizontally(Counts &counts) {
+    llvm::SmallVector<Group *> buckets;
+    for (auto &owned : groups_) {
+      Group *group = owned.get();
+      if (group->kind != GroupKind::Pointwise || find(group) != group)
+        continue;
+      bool merged = false;
+      for (Group *bucket : buckets) {
+        if (dependsOn(group, bucket) || dependsOn(bucket, group))
+          continue;
+        llvm::SmallVector<Group *> previousParts(partsOf(bucket));
+        auto undo = [&] {
+          mergedInto_.erase(group);
+          parts_[bucket] = previousParts;
+        };
+        mergedInto_[group] = bucket;
+        parts_[bucket] = previousParts;
+        parts_[bucket].push_back(group);
+        if (bindingsOf(bucket).size() > options_.maxBindings) {
+          undo();
+          refuse(group->ops.front(), counts,
+                 llvm::Twine("into a multi-tensor kernel: it would bind more than ") +
+                     llvm::Twine(options_.maxBindings) + " buffers");
+          continue;
+        }
+        // The merged node must not close a cycle through a third group.
+        bool cycle = false;
+        for (auto &other : groups_) {
+          Group *o = find(other.get());
+          if (o == bucket)
+            continue;
+          if (dependsOn(o, bucket) && dependsOn(bucket, o)) {
+            cycle = true;
+            break;
+          }
+        }
+        if (cycle) {
+          undo();
+          continue;
+        }
+        bucket->horizontal = true;
+        ++counts.horizontal;
+        merged = true;
+        break;
+      }
+      if (!merged)
+        buckets.push_back(group);
+    }
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Outlining
+  //===--------------------------------------------------------------------===//
+
+  std::string kernelName(Group *root, llvm::ArrayRef<Operation *> ops,
+                         llvm::ArrayRef<llvm::StringRef> layers) {
+    std::string name;
+    for (llvm::StringRef layer : layers) {
+      if (!name.empty())
+        name += "_";
+      name += layer.str();
+    }
+    if (name.empty())
+      name = "step";
+    llvm::SetVector<llvm::StringRef> mnemonics;
+    for (Operation *op : ops)
+      if (classify(op) != OpClass::View || !llvm::isa<ConstantOp>(op))
+        mnemonics.insert(op->getName().stripDialect());
+    if (root->horizontal) {
+      name += "_multi_tensor";
+    } else {
+      int shown = 0;
+      for (llvm::StringRef mnemonic : mnemonics) {
+        if (shown++ == 4) {
+          name += "_etc";
+          break;
+        }
+        name += "_" + mnemonic.str();
+      }
+    }
+    for (char &c : name)
+      if (!llvm::isAlnum(c) && c != '_')
+        c = '_';
+    std::string unique = name;
+    for (int suffix = 2; !usedNames_.insert(unique).second; ++suffix)
+      unique = name + "_" + std::to_string(suffix);
+    return unique;
+  }
+
+  LogicalResult outline(Counts &counts) {
+    Block &body = program_.getBody().front();
+    MLIRContext *context = program_.getContext();
+
+    // Items to schedule: each kernel, and every op no kernel owns (interface ops and views
+    // left outside). Dependences come from SSA uses only: the codegen applies assigns after
+    // the whole program, so reads and assigns need no extra order.
+    llvm::SmallVector<Group *> roots;
+    for (auto &owned : groups_)
+      if (find(owned.get()) == owned.get())
+        roots.push_back(owned.get());
+
+    struct Item {
+      Group *kernel = nullptr;
+      Operation *op = nullptr;
+      int position = 0;
+    };
+    std::vector<Item> items;
+    llvm::DenseMap<Operation *, int> itemOf;
+    for (Group *root : roots) {
+      int index = static_cast<int>(items.size());
+      int first = INT32_MAX;
+      for (Group *part : partsOf(root))
+        for (Operation *op : part->ops) {
+          itemOf[op] = index;
+          first = std::min(first, position_.lookup(op));
+        }
+      items.push_back({root, nullptr, first});
+    }
+    for (Operation &op : body) {
+      if (itemOf.count(&op) || op.hasTrait<OpTrait::IsTerminator>())
+        continue;
+      itemOf[&op] = static_cast<int>(items.size());
+      items.push_back({nullptr, &op, position_.lookup(&op)});
+    }
+
+    // Outline every kernel (the calls are created later, in schedule order).
+    struct Outlined {
+      func::FuncOp callee;
+      llvm::SmallVector<Value> leaves;
+      llvm::SmallVector<Value> results;
+    };
+    std::vector<Outlined> outlined(items.size());
+    for (auto [index, item] : llvm::enumerate(items)) {
+      if (!item.kernel)
+        continue;
+      llvm::SmallVector<Operation *> ops;
+      for (Group *part : partsOf(item.kernel))
+        ops.append(part->ops.begin(), part->ops.end());
+      llvm::sort(ops, [&](Operation *a, Operation *b) {
+        return position_.lookup(a) < position_.lookup(b);
+      });
+      llvm::DenseSet<Operation *> members(ops.begin(), ops.end());
+
+      // Views read from outside are cloned in; their sources become leaves.
+      llvm::SetVector<Operation *> views;
+      llvm::SetVector<Value> leaves;
+      std::function<void(Value, Operation *)> visit = [&](Value value, Operation *consumer) {
+        Operation *def = value.getDefiningOp();
+        if (def && members.contains(def))
+          return;
+        if (def && classify(def) == OpClass::View && clonesViews(consumer)) {
+          for (Value operand : def->getOperands())
+            visit(operand, def);
+          views.insert(def);
+          return;
+        }
+        leaves.insert(value);
+      };
+      for (Operation *op : ops)
+        for (Value operand : op->getOperands())
+          visit(operand, op);
+
+      llvm::SmallVector<Value> results;
+      for (Operation *op : ops)
+        for (Value result : op->getResults())
+          if (llvm::any_of(result.getUsers(),
+                           [&](Operation *user) { return !members.contains(user); }))
+            results.push_back(result);
+
+      llvm::SetVector<llvm::StringRef> layers;
+      for (Operation *op : ops)
+        collectLayers(op->getLoc(), layers);
+      Group *root = item.kernel;
+      std::string name = kernelName(root, ops, layers.getArrayRef());
+
+      llvm::SmallVector<Type> argumentTypes, resultTypes;
+      for (Value leaf : leaves)
+        argumentTypes.push_back(leaf.getType());
+      for (Value result : results)
+        resultTypes.push_back(result.getType());
+      llvm::SmallVector<Location> locations;
+      for (Operation *op : ops)
+        locations.push_back(op->getLoc());
+      OpBuilder builder(context);
+      auto callee = func::FuncOp::create(FusedLoc::get(context, locations), name,
+                                         builder.getFunctionType(argumentTypes, resultTypes));
+      callee.setPrivate();
+      llvm::SmallVector<Attribute> layerAttrs;
+      for (llvm::StringRef layer : layers)
+        layerAttrs.push_back(builder.getStringAttr(layer));
+      GroupKind kind = root->kind;
+      llvm::StringRef kindText = root->horizontal ? "multi-tensor" : kindName(kind);
+      callee->setAttr("kiln.kernel",
+                      builder.getDictionaryAttr({
+                          builder.getNamedAttr("kind", builder.getStringAttr(kindText)),
+                          builder.getNamedAttr("layers", builder.getArrayAttr(layerAttrs)),
+                          builder.getNamedAttr("ops", builder.getI64IntegerAttr(ops.size())),
+                      }));
+      Block *entry = callee.addEntryBlock();
+      builder.setInsertionPointToStart(entry);
+      IRMapping mapping;
+      for (auto [leaf, argument] : llvm::zip(leaves, entry->getArguments()))
+        mapping.map(leaf, argument);
+      // Views first (they only read leaves and each other), then the members in order.
+      llvm::SmallVector<Operation *> viewList(views.begin(), views.end());
+      llvm::sort(viewList, [&](Operation *a, Operation *b) {
+        return position_.lookup(a) < position_.lookup(b);
+      });
+      for (Operation *view : viewList)
+        builder.clone(*view, mapping);
+      for (Operation *op : ops)
+        builder.clone(*op, mapping);
+      llvm::SmallVector<Value> returned;
+      for (Value result : results)
+        returned.push_back(mapping.lookup(result));
+      builder.create<func::ReturnOp>(callee.getLoc(), returned);
+      symbols_.insert(callee);
+
+      outlined[index] = {callee, llvm::SmallVector<Value>(leaves.begin(), leaves.end()),
+                         results};
+      ++counts.kernels;
+    }
+
+    // Schedule: Kahn's algorithm over the items, lowest original position first.
+    std::vector<llvm::SmallVector<int>> users(items.size());
+    std::vector<int> pending(items.size(), 0);
+    auto itemOfValue = [&](Value value) -> int {
+      Operation *def = value.getDefiningOp();
+      if (!def)
+        return -1;
+      auto it = itemOf.find(def);
+      return it == itemOf.end() ? -1 : it->second;
+    };
+    for (auto [index, item] : llvm::enumerate(items)) {
+      llvm::SmallVector<Value> reads;
+      if (item.kernel)
+        reads = outlined[index].leaves;
+      else
+        reads.assign(item.op->getOperands().begin(), item.op->getOperands().end());
+      llvm::SmallSet<int, 8> producers;
+      for (Value value : reads) {
+        int producer = itemOfValue(value);
+        if (producer >= 0 && producer != static_cast<int>(index) && producers.insert(producer).second) {
+          users[producer].push_back(static_cast<int>(index));
+          ++pending[index];
+        }
+      }
+    }
+    std::vector<int> ready;
+    for (size_t index = 0; index < items.size(); ++index)
+      if (pending[index] == 0)
+        ready.push_back(static_cast<int>(index));
+    std::vector<int> order;
+    while (!ready.empty()) {
+      auto best = std::min_element(ready.begin(), ready.end(), [&](int a, int b) {
+        return items[a].position < items[b].position;
+      });
+      int index = *best;
+      ready.erase(best);
+      order.push_back(index);
+      for (int user : users[index])
+        if (--pending[user] == 0)
+          ready.push_back(user);
+    }
+    if (order.size() != items.size())
+      return program_.emitError("kiln-fuse: the kernels formed have a cyclic dependence "
+                                "(a bug in kernel formation)");
+
+    // Rebuild the program in schedule order: interface ops move, kernels become calls.
+    Operation *terminator = body.getTerminator();
+    OpBuilder builder(terminator);
+    IRMapping replaced;
+    for (int index : order) {
+      Item &item = items[index];
+      if (!item.kernel) {
+        item.op->moveBefore(terminator);
+        continue;
+      }
+      Outlined &kernel = outlined[index];
+      llvm::SmallVector<Value> arguments;
+      for (Value leaf : kernel.leaves)
+        arguments.push_back(replaced.lookupOrDefault(leaf));
+      auto call = builder.create<func::CallOp>(kernel.callee.getLoc(), kernel.callee, arguments);
+      for (auto [result, replacement] : llvm::zip(kernel.results, call.getResults())) {
+        result.replaceAllUsesWith(replacement);
+        replaced.map(result, replacement);
+      }
+    }
+    // The fused ops and the views no one reads any more go away, users first.
+    for (bool erased = true; erased;) {
+      erased = false;
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
+        if (op.hasTrait<OpTrait::IsTerminator>())
+          continue;
+        bool owned = groupOf_.count(&op) != 0;
+        if ((owned || classify(&op) == OpClass::View) && op.use_empty()) {
+          op.erase();
+          erased = true;
+        }
+      }
+    }
+    return success();
+  }
+
+  func::FuncOp program_;
+  const FuseOptions &options_;
+  SymbolTable &symbols_;
+  llvm::StringSet<> &usedNames_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  llvm::DenseMap<Operation *, Group *> groupOf_;
+  llvm::DenseMap<Operation *, Space> spaceOf_;
+  llvm::DenseMap<Operation *, int> position_;
+  llvm::DenseMap<Group *, Group *> mergedInto_;
+  /// The groups merged into a root (itself first), once it has absorbed others.
+  llvm::DenseMap<Group *, llvm::SmallVector<Group *>> parts_;
+  std::vector<llvm::SmallVector<Group *, 1>> selfParts_;
+};
+
+struct FusePass : impl::FuseBase<FusePass> {
+  using FuseBase::FuseBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    llvm::StringSet<> usedNames;
+    for (Operation &op : module.getBody()->getOperations())
+      if (auto symbol = llvm::dyn_cast<SymbolOpInterface>(op))
+        usedNames.insert(symbol.getName());
+    llvm::SmallVector<func::FuncOp> programs;
+    for (auto function : module.getOps<func::FuncOp>())
+      if (!function.isExternal() && !function->hasAttr("kiln.kernel"))
+        programs.push_back(function);
+    FuseOptions options;
+    options.noFusion = noFusion;
+    options.explain = explain;
+    options.maxBindings = maxBindings;
+    for (func::FuncOp program : programs) {
+      KernelFormer::Counts counts;
+      KernelFormer former(program, options, symbols, usedNames);
+      if (failed(former.run(counts)))
+        return signalPassFailure();
+      numKernels += counts.kernels;
+      numFusedOps += counts.fusedOps;
+      numEpilogues += counts.epilogues;
+      numPrologues += counts.prologues;
+      numHorizontal += counts.horizontal;
+      numRefused += counts.refused;
+      // Release builds of LLVM compile statistics out; the totals also go on the program.
+      Builder builder(program.getContext());
+      program->setAttr("kiln.fusion",
+                       builder.getDictionaryAttr({
+                           builder.getNamedAttr("kernels", builder.getI64IntegerAttr(counts.kernels)),
+                           builder.getNamedAttr("fused_ops", builder.getI64IntegerAttr(counts.fusedOps)),
+                           builder.getNamedAttr("epilogues", builder.getI64IntegerAttr(counts.epilogues)),
+                           builder.getNamedAttr("prologues", builder.getI64IntegerAttr(counts.prologues)),
+                           builder.getNamedAttr("horizontal", builder.getI64IntegerAttr(counts.horizontal)),
+                           builder.getNamedAttr("refused", builder.getI64IntegerAttr(counts.refused)),
+                       }));
+    }
+  }
+};
+
+} // namespace
+} // namespace kiln
