@@ -15,7 +15,6 @@
 #include "kiln/Codegen/Codegen.h"
 
 #include "kiln/Codegen/KernelEmitter.h"
-#include "kiln/Codegen/KernelInstance.h"
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Targets/KernelTargets.h"
@@ -39,7 +38,7 @@ using namespace mlir;
 namespace kiln::codegen {
 namespace {
 
-/// Every buffer element is 32 bits wide (KernelAbi.h), i1 masks included.
+/// Every buffer element is 32 bits wide (KernelEmitter.h), i1 masks included.
 constexpr uint64_t kElementBytes = 4;
 /// The smallest maxStorageBufferRange Kiln targets (lavapipe's).
 constexpr uint64_t kMaxBufferBytes = uint64_t{128} << 20;
@@ -172,8 +171,13 @@ private:
   LogicalResult addStepOp(Operation *op);
   LogicalResult addInput(graph::InputOp op);
   LogicalResult addConstant(graph::ConstantOp op);
-  LogicalResult addCompute(Operation *op);
   LogicalResult addKernelCall(func::CallOp call);
+  /// Adds `kernel`, compiled for every target, as plan kernel `name`.
+  FailureOr<uint32_t> addKernel(llvm::StringRef name, const EmittedKernel &kernel,
+                                Operation *where, unsigned outputCount, unsigned bindingCount);
+  /// Appends a dispatch converting an i1 mask between host bytes and kernel words.
+  LogicalResult addMaskConversion(Operation *op, int64_t count, bool pack, uint32_t destination,
+                                  uint32_t source);
   /// The plan kernel compiled from kernel function `callee` (compiled on first use).
   FailureOr<uint32_t> kernelFor(func::FuncOp callee, const EmittedKernel *&emitted);
   /// Names `value` as output `name` (for graph.output or graph.gradient `op`).
@@ -186,13 +190,10 @@ private:
   LogicalResult checkVariableType(graph::VariableOp variable);
   uint32_t addBuffer(std::string name, uint64_t sizeBytes, plan::BufferRole role);
   plan::TensorSpec tensorSpec(std::string name, RankedTensorType type, uint32_t buffer);
-  uint32_t kernelIndex(const KernelInstance &instance);
 
   /// Appends a command that reads `reads` and writes `writes`, after a barrier if needed.
   plan::Command &addCommand(llvm::ArrayRef<uint32_t> reads, llvm::ArrayRef<uint32_t> writes);
   void addCopy(uint32_t source, uint32_t destination, uint64_t sizeBytes);
-  /// Appends a dispatch of `instance` with binding i bound to buffers[i].
-  void addDispatch(const KernelInstance &instance, llvm::ArrayRef<uint32_t> buffers);
 
   ModuleOp module_;
   /// The module as given, before kernel formation (recorded in the plan).
@@ -211,8 +212,6 @@ private:
   llvm::StringMap<uint32_t> variableBuffer_;
   /// Index in plan_.inputs of each input name; programs share inputs.
   llvm::StringMap<uint32_t> inputIndex_;
-  /// Kernel index of each template used so far (-1: not yet in the plan).
-  std::vector<int> templateKernel_ = std::vector<int>(kernels::allVulkanKernels().size(), -1);
 };
 
 FailureOr<uint64_t> PlanAssembler::bufferBytes(Operation *op, Type type, llvm::StringRef what) {
@@ -346,7 +345,8 @@ LogicalResult PlanAssembler::addInput(graph::InputOp op) {
   uint32_t buffer = plan_.inputs(index->second).tensor().buffer();
   if (mask) {
     uint32_t words = addBuffer(name + ".words", *bytes, plan::BUFFER_ROLE_TRANSIENT);
-    addDispatch(maskConversion(op, type.getNumElements(), /*pack=*/false), {words, buffer});
+    if (failed(addMaskConversion(op, type.getNumElements(), /*pack=*/false, words, buffer)))
+      return failure();
     buffer = words;
   }
   program_.inputValueBuffer[name] = buffer;
@@ -368,66 +368,42 @@ LogicalResult PlanAssembler::addConstant(graph::ConstantOp op) {
   return success();
 }
 
-uint32_t PlanAssembler::kernelIndex(const KernelInstance &instance) {
-  int &index = templateKernel_[static_cast<size_t>(instance.kernel)];
-  if (index < 0) {
-    const kernels::VulkanKernelInfo &info = kernels::vulkanKernelInfo(instance.kernel);
-    plan::Kernel *kernel = plan_.add_kernels();
-    kernel->set_name(std::string(info.name));
-    kernel->set_entry_point("main");
-    appendWordsLittleEndian(*kernel->mutable_spirv(),
-                            llvm::ArrayRef(info.spirv.data(), info.spirv.size()));
-    kernel->mutable_workgroup_size()->set_x(info.workgroupSize[0]);
-    kernel->mutable_workgroup_size()->set_y(info.workgroupSize[1]);
-    kernel->mutable_workgroup_size()->set_z(info.workgroupSize[2]);
-    kernel->set_binding_count(info.bindingCount);
-    kernel->set_push_constant_size(info.pushConstantSize);
-    index = plan_.kernels_size() - 1;
+FailureOr<uint32_t> PlanAssembler::addKernel(llvm::StringRef name, const EmittedKernel &kernel,
+                                             Operation *where, unsigned outputCount,
+                                             unsigned bindingCount) {
+  plan::Kernel *entry = plan_.add_kernels();
+  entry->set_name(name.str());
+  entry->set_entry_point(name.str());
+  for (plan::Target target : options_.targets) {
+    if (target == plan::TARGET_VULKAN) {
+      FailureOr<std::vector<uint32_t>> spirv = targets::lowerToSpirv(kernel.gpuModule);
+      if (failed(spirv))
+        return where->emitError("cannot compile kernel '")
+               << name << "' to SPIR-V (see the error above)";
+      appendWordsLittleEndian(*entry->mutable_spirv(), *spirv);
+    } else if (target == plan::TARGET_CUDA) {
+      for (llvm::StringRef arch : {"sm_80", "sm_90"}) {
+        FailureOr<std::string> ptx = targets::lowerToPtx(kernel.gpuModule, arch);
+        if (failed(ptx))
+          return where->emitError("cannot compile kernel '")
+                 << name << "' to PTX for " << arch << " (see the error above)";
+        plan::PtxCode *code = entry->add_ptx_code();
+        code->set_arch(arch.str());
+        code->set_ptx(*std::move(ptx));
+      }
+    }
   }
-  plan::Kernel *kernel = plan_.mutable_kernels(index);
-  for (Operation *op : instance.sourceOps) {
-    plan::SourceOp *source = kernel->add_source_ops();
-    source->set_op_name(op->getName().getStringRef().str());
-    source->set_location(describeLocation(op->getLoc()));
+  entry->mutable_workgroup_size()->set_x(kernel.workgroupSize[0]);
+  entry->mutable_workgroup_size()->set_y(kernel.workgroupSize[1]);
+  entry->mutable_workgroup_size()->set_z(kernel.workgroupSize[2]);
+  entry->set_binding_count(bindingCount);
+  entry->set_output_bindings(outputCount);
+  for (auto [output, input] : kernel.inPlace) {
+    plan::InPlacePair *pair = entry->add_in_place();
+    pair->set_output_binding(output);
+    pair->set_input_binding(input);
   }
-  return static_cast<uint32_t>(index);
-}
-
-void PlanAssembler::addDispatch(const KernelInstance &instance, llvm::ArrayRef<uint32_t> buffers) {
-  llvm::SmallVector<uint32_t, 4> reads, writes;
-  for (auto [binding, buffer] : llvm::zip_equal(instance.bindings, buffers))
-    (binding.written ? writes : reads).push_back(buffer);
-  uint32_t kernel = kernelIndex(instance);
-  plan::Dispatch *dispatch = addCommand(reads, writes).mutable_dispatch();
-  dispatch->set_kernel(kernel);
-  for (uint32_t buffer : buffers)
-    dispatch->add_buffers(buffer);
-  appendWordsLittleEndian(*dispatch->mutable_push_constants(), instance.pushConstants);
-  dispatch->mutable_group_count()->set_x(instance.groupCount[0]);
-  dispatch->mutable_group_count()->set_y(instance.groupCount[1]);
-  dispatch->mutable_group_count()->set_z(instance.groupCount[2]);
-}
-
-LogicalResult PlanAssembler::addCompute(Operation *op) {
-  Value result = op->getResult(0);
-  FailureOr<uint64_t> bytes = bufferBytes(op, result.getType(), "the result");
-  if (failed(bytes))
-    return failure();
-  for (Value operand : op->getOperands())
-    if (failed(bufferBytes(op, operand.getType(), "an operand")))
-      return failure();
-  FailureOr<KernelInstance> instance = lowerToKernel(op);
-  if (failed(instance))
-    return failure();
-
-  std::string name =
-      op->getName().stripDialect().str() + "." + std::to_string(plan_.buffers_size());
-  program_.bufferOf[result] = addBuffer(std::move(name), *bytes, plan::BUFFER_ROLE_TRANSIENT);
-  llvm::SmallVector<uint32_t, 4> buffers;
-  for (const KernelBinding &binding : instance->bindings)
-    buffers.push_back(program_.bufferOf.lookup(binding.value));
-  addDispatch(*instance, buffers);
-  return success();
+  return static_cast<uint32_t>(plan_.kernels_size() - 1);
 }
 
 FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedKernel *&emitted) {
@@ -439,37 +415,12 @@ FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedK
   FailureOr<EmittedKernel> kernel = emitKernel(callee);
   if (failed(kernel))
     return failure();
-  plan::Kernel *entry = plan_.add_kernels();
-  entry->set_name(callee.getSymName().str());
-  entry->set_entry_point(callee.getSymName().str());
-  for (plan::Target target : options_.targets) {
-    if (target == plan::TARGET_VULKAN) {
-      FailureOr<std::vector<uint32_t>> spirv = targets::lowerToSpirv(kernel->gpuModule);
-      if (failed(spirv))
-        return callee.emitError("cannot compile kernel '")
-               << callee.getSymName() << "' to SPIR-V (see the error above)";
-      appendWordsLittleEndian(*entry->mutable_spirv(), *spirv);
-    } else if (target == plan::TARGET_CUDA) {
-      for (llvm::StringRef arch : {"sm_80", "sm_90"}) {
-        FailureOr<std::string> ptx = targets::lowerToPtx(kernel->gpuModule, arch);
-        if (failed(ptx))
-          return callee.emitError("cannot compile kernel '")
-                 << callee.getSymName() << "' to PTX for " << arch << " (see the error above)";
-        plan::PtxCode *code = entry->add_ptx_code();
-        code->set_arch(arch.str());
-        code->set_ptx(*std::move(ptx));
-      }
-    }
-  }
-  entry->mutable_workgroup_size()->set_x(kernel->workgroupSize[0]);
-  entry->mutable_workgroup_size()->set_y(kernel->workgroupSize[1]);
-  entry->mutable_workgroup_size()->set_z(kernel->workgroupSize[2]);
-  entry->set_binding_count(callee.getNumResults() + callee.getNumArguments());
-  for (auto [output, input] : kernel->inPlace) {
-    plan::InPlacePair *pair = entry->add_in_place();
-    pair->set_output_binding(output);
-    pair->set_input_binding(input);
-  }
+  FailureOr<uint32_t> index = addKernel(callee.getSymName(), *kernel, callee,
+                                        callee.getNumResults(),
+                                        callee.getNumResults() + callee.getNumArguments());
+  if (failed(index))
+    return failure();
+  plan::Kernel *entry = plan_.mutable_kernels(*index);
   if (auto info = callee->getAttrOfType<DictionaryAttr>("kiln.kernel")) {
     if (auto kind = info.getAs<StringAttr>("kind"))
       entry->set_kind(kind.getValue().str());
@@ -484,11 +435,40 @@ FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedK
     source->set_op_name(op.getName().getStringRef().str());
     source->set_location(describeLocation(op.getLoc()));
   }
-  uint32_t index = static_cast<uint32_t>(plan_.kernels_size() - 1);
   auto inserted =
-      kernelOfCallee_.try_emplace(callee.getSymName(), index, *std::move(kernel)).first;
+      kernelOfCallee_.try_emplace(callee.getSymName(), *index, *std::move(kernel)).first;
   emitted = &inserted->second.second;
-  return index;
+  return *index;
+}
+
+LogicalResult PlanAssembler::addMaskConversion(Operation *op, int64_t count, bool pack,
+                                               uint32_t destination, uint32_t source) {
+  std::string name = (pack ? "mask_pack_" : "mask_unpack_") + std::to_string(count);
+  auto known = kernelOfCallee_.find(name);
+  if (known == kernelOfCallee_.end()) {
+    FailureOr<EmittedKernel> kernel =
+        emitMaskConversion(module_.getContext(), op->getLoc(), name, count, pack);
+    if (failed(kernel))
+      return failure();
+    FailureOr<uint32_t> index = addKernel(name, *kernel, op, 1, 2);
+    if (failed(index))
+      return failure();
+    plan::Kernel *entry = plan_.mutable_kernels(*index);
+    entry->set_kind(pack ? "mask-pack" : "mask-unpack");
+    plan::SourceOp *sourceOp = entry->add_source_ops();
+    sourceOp->set_op_name(op->getName().getStringRef().str());
+    sourceOp->set_location(describeLocation(op->getLoc()));
+    known = kernelOfCallee_.try_emplace(name, *index, *std::move(kernel)).first;
+  }
+  const EmittedKernel &kernel = known->second.second;
+  plan::Dispatch *dispatch = addCommand({source}, {destination}).mutable_dispatch();
+  dispatch->set_kernel(known->second.first);
+  dispatch->add_buffers(destination);
+  dispatch->add_buffers(source);
+  dispatch->mutable_group_count()->set_x(kernel.groupCount[0]);
+  dispatch->mutable_group_count()->set_y(kernel.groupCount[1]);
+  dispatch->mutable_group_count()->set_z(kernel.groupCount[2]);
+  return success();
 }
 
 LogicalResult PlanAssembler::addKernelCall(func::CallOp call) {
@@ -541,7 +521,8 @@ LogicalResult PlanAssembler::addOutput(Operation *op, std::string name, Value va
   if (type.getElementType().isInteger(1)) {
     uint32_t packed =
         addBuffer(name, hostMaskBytes(type.getNumElements()), plan::BUFFER_ROLE_OUTPUT);
-    addDispatch(maskConversion(op, type.getNumElements(), /*pack=*/true), {packed, buffer});
+    if (failed(addMaskConversion(op, type.getNumElements(), /*pack=*/true, packed, buffer)))
+      return failure();
     buffer = packed;
   } else if (source.role() == plan::BUFFER_ROLE_TRANSIENT) {
     plan_.mutable_buffers(buffer)->set_role(plan::BUFFER_ROLE_OUTPUT);
@@ -561,8 +542,6 @@ LogicalResult PlanAssembler::addOutput(Operation *op, std::string name, Value va
 LogicalResult PlanAssembler::addStepOp(Operation *op) {
   if (auto call = llvm::dyn_cast<func::CallOp>(op))
     return addKernelCall(call);
-  if (isComputeOp(op))
-    return addCompute(op);
   if (auto input = llvm::dyn_cast<graph::InputOp>(op))
     return addInput(input);
   if (auto constant = llvm::dyn_cast<graph::ConstantOp>(op))
@@ -593,8 +572,8 @@ LogicalResult PlanAssembler::addStepOp(Operation *op) {
                            "kiln-autodiff (part of the training-step pipeline) first");
   if (llvm::isa<func::ReturnOp>(op))
     return success();
-  return op->emitOpError("cannot be compiled for the Vulkan target: only graph-dialect ops "
-                         "have Vulkan kernels");
+  return op->emitOpError("cannot be compiled: only graph-dialect ops and the kernels kiln-fuse "
+                         "formed from them can be part of a program");
 }
 
 LogicalResult PlanAssembler::addAssigns() {

@@ -779,7 +779,6 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
       FailureOr<Value> label = at(op->getOperand(1), rowIdx);
       if (failed(label))
         return failure();
-      // A label outside [0, C) selects nothing: its term is 0, as one_hot gives a zero row.
       Value labelIndex = b_.create<arith::IndexCastOp>(loc_, b_.getIndexType(), *label);
       Value valid = b_.create<arith::AndIOp>(
           loc_,
@@ -789,7 +788,9 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
                                    b_.create<arith::ConstantIntOp>(loc_, length, 32)));
       Value safe = b_.create<arith::SelectOp>(loc_, valid, labelIndex, index(0));
       Value picked = b_.create<memref::LoadOp>(loc_, xBuffer, elementLinear(safe));
-      picked = b_.create<arith::SelectOp>(loc_, valid, picked, f32(0.0));
+      // A label outside [0, C) has no probability: the loss is NaN, as on the reference device.
+      picked = b_.create<arith::SelectOp>(loc_, valid, picked,
+                                          f32(std::numeric_limits<double>::quiet_NaN()));
       provided_[op->getResult(0)] = b_.create<arith::SubFOp>(loc_, logSumExp, picked);
     }
     for (unsigned result : rowResults)
@@ -941,6 +942,79 @@ FailureOr<EmittedKernel> KernelBodyEmitter::emit() {
 }
 
 } // namespace
+
+FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
+                                            llvm::StringRef name, int64_t count, bool pack) {
+  OpBuilder b(context);
+  auto moduleOp = ModuleOp::create(loc);
+  EmittedKernel result;
+  result.module = OwningOpRef<ModuleOp>(moduleOp);
+  b.setInsertionPointToStart(moduleOp.getBody());
+  auto gpuModule = b.create<gpu::GPUModuleOp>(loc, "kernels");
+  b.setInsertionPointToStart(gpuModule.getBody());
+  int64_t packedWords = (count + 3) / 4;
+  auto wordsType = MemRefType::get({count}, b.getI32Type());
+  auto packedType = MemRefType::get({packedWords}, b.getI32Type());
+  auto function = b.create<gpu::GPUFuncOp>(
+      loc, name,
+      b.getFunctionType(pack ? TypeRange{packedType, wordsType} : TypeRange{wordsType, packedType},
+                        {}));
+  function->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  Block &entry = function.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  auto index = [&](int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v).getResult(); };
+  auto i32 = [&](int64_t v) { return b.create<arith::ConstantIntOp>(loc, v, 32).getResult(); };
+  int64_t items = pack ? packedWords : count;
+  int64_t groups = std::clamp<int64_t>((items + kPointwiseWorkgroup - 1) / kPointwiseWorkgroup, 1,
+                                       kMaxGroups);
+  Value first = b.create<arith::AddIOp>(
+      loc,
+      b.create<arith::MulIOp>(loc, b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x),
+                              index(kPointwiseWorkgroup)),
+      b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x));
+  auto loop = b.create<scf::ForOp>(loc, first, index(items), index(groups * kPointwiseWorkgroup));
+  b.setInsertionPointToStart(loop.getBody());
+  Value i = loop.getInductionVar();
+  Value output = entry.getArgument(0), input = entry.getArgument(1);
+  if (pack) {
+    // Word i holds mask elements 4i..4i+3, one byte each, least significant first.
+    Value word = i32(0);
+    for (int64_t j = 0; j < 4; ++j) {
+      Value element = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, i, index(4)), index(j));
+      Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, element, index(count));
+      Value safe = b.create<arith::SelectOp>(loc, inside, element, index(0));
+      Value loaded = b.create<memref::LoadOp>(loc, input, safe);
+      Value set = b.create<arith::AndIOp>(
+          loc, inside, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loaded, i32(0)));
+      Value bit = b.create<arith::SelectOp>(loc, set, i32(int64_t{1} << (8 * j)), i32(0));
+      word = b.create<arith::OrIOp>(loc, word, bit);
+    }
+    b.create<memref::StoreOp>(loc, word, output, i);
+  } else {
+    Value word = b.create<memref::LoadOp>(
+        loc, input, b.create<arith::DivUIOp>(loc, i, index(4)).getResult());
+    Value shift = b.create<arith::MulIOp>(
+        loc, b.create<arith::IndexCastOp>(loc, b.getI32Type(),
+                                          b.create<arith::RemUIOp>(loc, i, index(4))),
+        i32(8));
+    Value byte = b.create<arith::AndIOp>(loc, b.create<arith::ShRUIOp>(loc, word, shift), i32(255));
+    Value value = b.create<arith::ExtUIOp>(
+        loc, b.getI32Type(), b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, byte, i32(0)));
+    b.create<memref::StoreOp>(loc, value, output, i);
+  }
+  b.setInsertionPointToEnd(&entry);
+  b.create<gpu::ReturnOp>(loc);
+  result.workgroupSize = {static_cast<uint32_t>(kPointwiseWorkgroup), 1, 1};
+  result.groupCount = {static_cast<uint32_t>(groups), 1, 1};
+  function->setAttr("known_block_size",
+                    b.getDenseI32ArrayAttr({static_cast<int32_t>(kPointwiseWorkgroup), 1, 1}));
+  function->setAttr(spirv::getEntryPointABIAttrName(),
+                    spirv::getEntryPointABIAttr(
+                        context, {static_cast<int32_t>(kPointwiseWorkgroup), 1, 1}));
+  result.gpuModule = gpuModule;
+  return result;
+}
 
 void registerKernelEmitterDialects(DialectRegistry &registry) {
   registry.insert<arith::ArithDialect, gpu::GPUDialect, math::MathDialect,

@@ -213,6 +213,11 @@ private:
     Operation *def = value.getDefiningOp();
     if (!def)
       return;
+    // A reshape stays outside kernels (it aliases its operand's buffer) but still depends on it.
+    if (llvm::isa<ReshapeOp>(def)) {
+      sourceGroups(def->getOperand(0), def, out);
+      return;
+    }
     if (classify(def) == OpClass::View && clonesViews(consumer)) {
       for (Value operand : def->getOperands())
         sourceGroups(operand, def, out);
@@ -331,6 +336,8 @@ private:
         ++counts.fusedOps;
         if (group->kind != GroupKind::Pointwise)
           ++counts.epilogues;
+        else
+          absorbProducers(group, candidates, counts);
         return;
       }
       refuse(op, counts,
@@ -338,6 +345,33 @@ private:
                  group->ops.front()->getName().getStringRef() + ": " + why);
     }
     newGroup(GroupKind::Pointwise, op);
+  }
+
+  /// After an elementwise op joined pointwise `group`, the other pointwise groups it reads at
+  /// the group's shape merge into it too (their values are computed at the same element),
+  /// unless that would close a cycle through a third group.
+  void absorbProducers(Group *group, llvm::ArrayRef<Group *> candidates, Counts &counts) {
+    for (Group *candidate : candidates) {
+      if (candidate == group || find(candidate) != candidate ||
+          candidate->kind != GroupKind::Pointwise || candidate->horizontal ||
+          candidate->shape != group->shape)
+        continue;
+      llvm::SmallVector<Group *> previousParts(partsOf(group));
+      llvm::SmallVector<Group *> absorbed(partsOf(candidate));
+      mergedInto_[candidate] = group;
+      parts_[group] = previousParts;
+      parts_[group].append(absorbed.begin(), absorbed.end());
+      bool cycle = llvm::any_of(groups_, [&](const std::unique_ptr<Group> &other) {
+        Group *o = other.get();
+        return find(o) == o && o != group && dependsOn(o, group) && dependsOn(group, o);
+      });
+      if (cycle) {
+        mergedInto_.erase(candidate);
+        parts_[group] = previousParts;
+        continue;
+      }
+      ++counts.fusedOps;
+    }
   }
 
   void placeReduction(Operation *op, Counts &counts) {
@@ -351,8 +385,9 @@ private:
         // The producer group becomes this reduction's prologue.
         producer->kind = GroupKind::Reduction;
         producer->anchor = op;
-        for (Operation *member : producer->ops)
-          spaceOf_[member] = Space::Operand;
+        for (Group *part : partsOf(producer))
+          for (Operation *member : part->ops)
+            spaceOf_[member] = Space::Operand;
         add(producer, op, Space::Result);
         ++counts.prologues;
         ++counts.fusedOps;
@@ -470,9 +505,10 @@ private:
           mergedInto_.erase(group);
           parts_[bucket] = previousParts;
         };
+        llvm::SmallVector<Group *> joining(partsOf(group));
         mergedInto_[group] = bucket;
         parts_[bucket] = previousParts;
-        parts_[bucket].push_back(group);
+        parts_[bucket].append(joining.begin(), joining.end());
         if (bindingsOf(bucket).size() > options_.maxBindings) {
           undo();
           refuse(group->ops.front(), counts,
