@@ -17,6 +17,7 @@
 #include "kiln/Codegen/KernelEmitter.h"
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/Memory/MemoryPlanner.h"
 #include "kiln/Targets/KernelTargets.h"
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/Sha256.h"
@@ -677,12 +678,23 @@ FailureOr<plan::Plan> compileToPlan(ModuleOp module, const CodegenOptions &optio
   PassManager pm(context);
   FuseOptions fuse;
   fuse.noFusion = !options.fusion;
+  fuse.explain = options.explainFusion;
   pm.addPass(createFuse(fuse));
   if (failed(pm.run(*kernels)))
     return failure();
   if (options.afterFusion)
     options.afterFusion(*kernels);
-  return PlanAssembler(*kernels, module, options).assemble();
+  FailureOr<plan::Plan> plan = PlanAssembler(*kernels, module, options).assemble();
+  if (failed(plan) || !options.planMemory)
+    return plan;
+  absl::StatusOr<plan::MemorySummary> memory = memory::planMemory(*plan);
+  if (!memory.ok())
+    return module.emitError("internal compiler error: memory planning failed: ")
+           << memory.status().ToString();
+  if (absl::Status status = plan::validatePlan(*plan); !status.ok())
+    return module.emitError("internal compiler error: the memory-planned plan is invalid: ")
+           << status.ToString();
+  return plan;
 }
 
 } // namespace kiln::codegen

@@ -280,21 +280,27 @@ private:
            << kind_ << " kernel at an element index (a bug in kernel formation)";
   }
 
-  /// Stores result `resultIndex` of the kernel (its value at the current site).
-  LogicalResult storeResult(unsigned resultIndex, llvm::ArrayRef<Value> idx) {
-    Value value = returned_[resultIndex];
-    FailureOr<Value> computed = at(value, idx);
-    if (failed(computed))
-      return failure();
-    Value word = *computed;
-    if (word.getType().isInteger(1))
-      word = b_.create<arith::ExtUIOp>(loc_, b_.getI32Type(), word);
-    Value linear = linearize(idx, shapeOf(value));
-    if (linear == siteLinear_)
-      stores_[resultIndex].insert(site_);
-    else
-      nonCanonicalStores_.insert(resultIndex);
-    b_.create<memref::StoreOp>(loc_, word, outputs_[resultIndex], linear);
+  /// Stores `results` of the kernel at the current site: every value is computed (every load
+  /// done) before the first store, so an output may share memory with an input it reads.
+  LogicalResult storeResults(llvm::ArrayRef<unsigned> results, llvm::ArrayRef<Value> idx) {
+    llvm::SmallVector<Value> words;
+    for (unsigned resultIndex : results) {
+      FailureOr<Value> computed = at(returned_[resultIndex], idx);
+      if (failed(computed))
+        return failure();
+      Value word = *computed;
+      if (word.getType().isInteger(1))
+        word = b_.create<arith::ExtUIOp>(loc_, b_.getI32Type(), word);
+      words.push_back(word);
+    }
+    for (auto [resultIndex, word] : llvm::zip(results, words)) {
+      Value linear = linearize(idx, shapeOf(returned_[resultIndex]));
+      if (linear == siteLinear_)
+        stores_[resultIndex].insert(site_);
+      else
+        nonCanonicalStores_.insert(resultIndex);
+      b_.create<memref::StoreOp>(loc_, word, outputs_[resultIndex], linear);
+    }
     return success();
   }
 
@@ -333,6 +339,9 @@ private:
   llvm::DenseMap<unsigned, llvm::SmallVector<std::pair<int, bool>>> loads_;
   llvm::DenseMap<unsigned, llvm::SmallSet<int, 4>> stores_;
   llvm::SmallSet<unsigned, 4> nonCanonicalStores_;
+  /// Arguments read other than element by element at the thread's own index (matmul tiles,
+  /// whole rows): never in place.
+  llvm::SmallSet<unsigned, 4> directReads_;
 };
 
 llvm::SmallVector<unsigned>
@@ -420,9 +429,8 @@ LogicalResult KernelBodyEmitter::emitPointwise() {
       linear = start == 0 ? element : b_.create<arith::SubIOp>(loc_, element, index(start));
     }
     beginSite(delinearize(linear, shape), shape, linear);
-    for (unsigned result : segment)
-      if (failed(storeResult(result, siteIdx_)))
-        return failure();
+    if (failed(storeResults(segment, siteIdx_)))
+      return failure();
     start += count;
   }
   return success();
@@ -521,6 +529,8 @@ LogicalResult KernelBodyEmitter::emitMatmul(graph::MatmulOp matmul) {
     b_.setInsertionPointToStart(tiles.getBody());
     Value depth = tiles.getInductionVar();
     // lhs(m, k): stored [m, k] (k contiguous) or, transposed, [k, m].
+    directReads_.insert(lhs.getArgNumber());
+    directReads_.insert(rhs.getArgNumber());
     stage(inputs_[lhs.getArgNumber()], lhsTile, rowBase, depth, m, !transposeLhs, lhsBatch,
           !transposeLhs);
     // rhs(k, n): stored [k, n] (n contiguous) or, transposed, [n, k].
@@ -577,9 +587,11 @@ LogicalResult KernelBodyEmitter::emitMatmul(graph::MatmulOp matmul) {
           b_.create<arith::AddIOp>(loc_, b_.create<arith::MulIOp>(loc_, row, index(n)), column));
       beginSite(idx, resultShape, linear);
       provided_[matmul.getResult()] = tiles.getResult(i * kPerThread + j);
+      llvm::SmallVector<unsigned> all;
       for (unsigned result = 0; result < returned_.size(); ++result)
-        if (failed(storeResult(result, idx)))
-          return failure();
+        all.push_back(result);
+      if (failed(storeResults(all, idx)))
+        return failure();
     }
   return success();
 }
@@ -648,9 +660,8 @@ LogicalResult KernelBodyEmitter::emitReduction(Operation *reduction) {
         return failure();
       x = *value;
     }
-    for (unsigned result : prologueResults)
-      if (failed(storeResult(result, idx)))
-        return failure();
+    if (failed(storeResults(prologueResults, idx)))
+      return failure();
     Value accumulator = loop.getRegionIterArgs()[0];
     Value combined = isMax ? b_.create<arith::MaximumFOp>(loc_, accumulator, x).getResult()
                            : b_.create<arith::AddFOp>(loc_, accumulator, x).getResult();
@@ -667,9 +678,8 @@ LogicalResult KernelBodyEmitter::emitReduction(Operation *reduction) {
   b_.setInsertionPointToStart(&branch.getThenRegion().front());
   beginSite(keptIdx, shapeOf(reduction->getResult(0)), output);
   provided_[reduction->getResult(0)] = total;
-  for (unsigned result : epilogueResults)
-    if (failed(storeResult(result, keptIdx)))
-      return failure();
+  if (failed(storeResults(epilogueResults, keptIdx)))
+    return failure();
   return success();
 }
 
@@ -691,6 +701,7 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
     return anchor->emitOpError("internal compiler error: a row op's operand is computed in "
                                "its own kernel");
   Value xBuffer = inputs_[x.getArgNumber()];
+  directReads_.insert(x.getArgNumber());
 
   Value thread = b_.create<gpu::ThreadIdOp>(loc_, gpu::Dimension::x);
   Value row = b_.create<arith::AddIOp>(
@@ -762,9 +773,8 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
       else
         provided_[op->getResult(0)] = b_.create<arith::SubFOp>(loc_, element, logSumExp);
     }
-    for (unsigned result : elementResults)
-      if (failed(storeResult(result, siteIdx_)))
-        return failure();
+    if (failed(storeResults(elementResults, siteIdx_)))
+      return failure();
   }
   // Per row, on thread 0: the cross entropy and what follows it.
   if (!rowResults.empty()) {
@@ -793,9 +803,8 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
                                           f32(std::numeric_limits<double>::quiet_NaN()));
       provided_[op->getResult(0)] = b_.create<arith::SubFOp>(loc_, logSumExp, picked);
     }
-    for (unsigned result : rowResults)
-      if (failed(storeResult(result, rowIdx)))
-        return failure();
+    if (failed(storeResults(rowResults, rowIdx)))
+      return failure();
   }
   return success();
 }
@@ -919,7 +928,7 @@ FailureOr<EmittedKernel> KernelBodyEmitter::emit() {
       if (argument.getType() != returned_[output].getType())
         continue;
       auto it = loads_.find(argument.getArgNumber());
-      if (it == loads_.end())
+      if (it == loads_.end() || directReads_.contains(argument.getArgNumber()))
         continue;
       bool sameElement = llvm::all_of(it->second, [&](std::pair<int, bool> load) {
         return load.second && stores_[output].contains(load.first);

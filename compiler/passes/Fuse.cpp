@@ -356,6 +356,21 @@ private:
           candidate->kind != GroupKind::Pointwise || candidate->horizontal ||
           candidate->shape != group->shape)
         continue;
+      // An op of the group that reads the candidate through a view needs another thread's
+      // element of it: the candidate stays a kernel of its own.
+      bool readThroughView = false;
+      for (Group *part : partsOf(group))
+        for (Operation *op : part->ops)
+          for (Value operand : op->getOperands())
+            if (Operation *def = operand.getDefiningOp();
+                def && classify(def) == OpClass::View && viewReads(operand, candidate))
+              readThroughView = true;
+      if (readThroughView) {
+        refuse(candidate->ops.front(), counts,
+               "into the pointwise kernel that reads it: an op there reads it through a "
+               "broadcast or transpose (another thread's element)");
+        continue;
+      }
       llvm::SmallVector<Group *> previousParts(partsOf(group));
       llvm::SmallVector<Group *> absorbed(partsOf(candidate));
       mergedInto_[candidate] = group;

@@ -89,6 +89,8 @@ absl::Status validateKernel(const Plan &plan, int index) {
     if (magic != kSpirvMagic)
       return invalid(where, " SPIR-V does not start with the magic 0x07230203 (little-endian)");
   }
+  if (!kernel.ptx().empty())
+    return invalid(where, " sets the unused field ptx (4); put PTX in ptx_code");
   if (hasTarget(plan, TARGET_CUDA) && kernel.ptx_code().empty())
     return invalid(where, " has no PTX but the plan targets cuda");
   return absl::OkStatus();
@@ -102,9 +104,27 @@ absl::Status validateBuffer(const Plan &plan, int index) {
                    " bytes; buffer sizes must be a non-zero multiple of 4");
   if (!BufferRole_IsValid(buffer.role()) || buffer.role() == BUFFER_ROLE_UNSPECIFIED)
     return invalid(where, " has no role (transient, variable, input, output or constant)");
-  if (buffer.arena_offset() != 0)
+  if (buffer.in_arena()) {
+    const MemorySummary &memory = plan.memory();
+    uint32_t alignment = memory.alignment();
+    if (buffer.role() != BUFFER_ROLE_TRANSIENT)
+      return invalid(where, " is a ", roleName(buffer.role()),
+                     " buffer in the arena; only transient buffers may be in_arena");
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+      return invalid(where, " is in the arena but memory.alignment is ", alignment,
+                     "; it must be a power of two");
+    if (buffer.arena_offset() % alignment != 0)
+      return invalid(where, " has arena offset ", buffer.arena_offset(),
+                     ", not a multiple of memory.alignment ", alignment);
+    if (buffer.arena_offset() > memory.arena_bytes() ||
+        buffer.size_bytes() > memory.arena_bytes() - buffer.arena_offset())
+      return invalid(where, " occupies arena bytes [", buffer.arena_offset(), ", ",
+                     buffer.arena_offset() + buffer.size_bytes(), ") but memory.arena_bytes is ",
+                     memory.arena_bytes());
+  } else if (buffer.arena_offset() != 0) {
     return invalid(where, " has arena offset ", buffer.arena_offset(),
-                   "; arenas are not supported yet, every buffer must have offset 0");
+                   " but is not in_arena; the offset of a buffer with its own allocation is 0");
+  }
   bool isConstant = buffer.role() == BUFFER_ROLE_CONSTANT;
   if (isConstant && buffer.constant_data().size() != buffer.size_bytes())
     return invalid(where, " is a ", buffer.size_bytes(), "-byte constant but carries ",

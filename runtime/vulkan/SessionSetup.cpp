@@ -81,6 +81,16 @@ absl::Status Session::checkDeviceLimits() const {
           " but ", deviceName, " allows at most ", describeBytes(limits.maxStorageBufferRange),
           " per storage buffer (maxStorageBufferRange); recompile so that no tensor exceeds it"));
   }
+  bool anyInArena = std::any_of(plan_.buffers().begin(), plan_.buffers().end(),
+                                [](const plan::Buffer &buffer) { return buffer.in_arena(); });
+  uint32_t alignment = plan_.memory().alignment();
+  if (anyInArena && (limits.minStorageBufferOffsetAlignment == 0 ||
+                     alignment % limits.minStorageBufferOffsetAlignment != 0))
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the plan's transient arena aligns buffers to ", alignment, " bytes but ", deviceName,
+        " needs storage-buffer offsets aligned to ", limits.minStorageBufferOffsetAlignment,
+        " (minStorageBufferOffsetAlignment); plan memory again with an alignment that is a "
+        "multiple of it (the default, 256, suits every Vulkan device)"));
   for (const plan::Kernel &kernel : plan_.kernels()) {
     const plan::Dim3 &size = kernel.workgroup_size();
     const uint32_t extents[3] = {size.x(), size.y(), size.z()};
@@ -156,14 +166,34 @@ absl::Status Session::checkKernelCode() const {
 
 absl::Status Session::allocateBuffers() {
   buffers_.reserve(plan_.buffers_size());
+  bool anyInArena = false;
   for (const plan::Buffer &buffer : plan_.buffers()) {
+    if (buffer.in_arena()) {
+      anyInArena = true;
+      buffers_.emplace_back();
+      continue;
+    }
     absl::StatusOr<DeviceBuffer> created = DeviceBuffer::create(
         *device_, buffer.size_bytes(), MemoryKind::kDeviceLocal, buffer.name());
     if (!created.ok())
       return created.status();
     buffers_.push_back(*std::move(created));
   }
+  if (anyInArena) {
+    absl::StatusOr<DeviceBuffer> created = DeviceBuffer::create(
+        *device_, plan_.memory().arena_bytes(), MemoryKind::kDeviceLocal, "transient arena");
+    if (!created.ok())
+      return created.status();
+    arena_ = *std::move(created);
+  }
   return absl::OkStatus();
+}
+
+Session::BufferRange Session::bufferRange(uint32_t index) const {
+  const plan::Buffer &buffer = plan_.buffers(index);
+  if (buffer.in_arena())
+    return {arena_.buffer(), buffer.arena_offset(), buffer.size_bytes()};
+  return {buffers_[index].buffer(), 0, VK_WHOLE_SIZE};
 }
 
 absl::Status Session::createPipelines() {
@@ -270,7 +300,8 @@ absl::Status Session::createDescriptorSets() {
       std::vector<VkDescriptorBufferInfo> infos(dispatch.buffers_size());
       std::vector<VkWriteDescriptorSet> writes(dispatch.buffers_size());
       for (int binding = 0; binding < dispatch.buffers_size(); ++binding) {
-        infos[binding] = {buffers_[dispatch.buffers(binding)].buffer(), 0, VK_WHOLE_SIZE};
+        BufferRange range = bufferRange(dispatch.buffers(binding));
+        infos[binding] = {range.buffer, range.offset, range.size};
         writes[binding].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
         writes[binding].dstSet = set;
         writes[binding].dstBinding = binding;
@@ -406,9 +437,12 @@ absl::Status Session::uploadInitialValues() {
       [&](VkCommandBuffer commands) {
         for (int index = 0; index < plan_.buffers_size(); ++index) {
           plan::BufferRole role = plan_.buffers(index).role();
-          if (role != plan::BUFFER_ROLE_VARIABLE && role != plan::BUFFER_ROLE_CONSTANT)
+          if (role != plan::BUFFER_ROLE_VARIABLE && role != plan::BUFFER_ROLE_CONSTANT &&
+              !plan_.buffers(index).in_arena())
             vkCmdFillBuffer(commands, buffers_[index].buffer(), 0, VK_WHOLE_SIZE, 0);
         }
+        if (arena_.buffer() != VK_NULL_HANDLE)
+          vkCmdFillBuffer(commands, arena_.buffer(), 0, VK_WHOLE_SIZE, 0);
         for (const Upload &upload : uploads) {
           VkBufferCopy region{upload.offset, 0, upload.bytes.size()};
           vkCmdCopyBuffer(commands, staging.buffer(), buffers_[upload.buffer].buffer(), 1, &region);

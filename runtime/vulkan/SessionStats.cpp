@@ -68,6 +68,10 @@ std::string toJson(const SessionStats &stats) {
   field("persistent_bytes", absl::StrCat(stats.persistentBytes));
   field("transient_bytes", absl::StrCat(stats.transientBytes));
   field("io_bytes", absl::StrCat(stats.ioBytes));
+  field("arena_bytes", absl::StrCat(stats.arenaBytes));
+  field("peak_live_bytes", absl::StrCat(stats.peakLiveBytes));
+  field("naive_bytes", absl::StrCat(stats.naiveBytes));
+  field("fused_kernels", absl::StrCat(stats.fusedKernels));
   field("staging_bytes", absl::StrCat(stats.stagingBytes));
   field("device_memory_bytes", absl::StrCat(stats.deviceMemoryBytes));
   field("timed_steps", absl::StrCat(stats.timedSteps));
@@ -104,7 +108,7 @@ SessionStats Session::stats() {
       stats.persistentBytes += size;
       break;
     case plan::BUFFER_ROLE_TRANSIENT:
-      stats.transientBytes += size;
+      stats.transientBytes += plan_.buffers(index).in_arena() ? 0 : size;
       break;
     default:
       stats.ioBytes += size;
@@ -112,6 +116,13 @@ SessionStats Session::stats() {
     }
     stats.deviceMemoryBytes += buffers_[index].allocationSize();
   }
+  stats.transientBytes += arena_.size();
+  stats.deviceMemoryBytes += arena_.allocationSize();
+  stats.arenaBytes = plan_.memory().arena_bytes();
+  stats.peakLiveBytes = plan_.memory().peak_live_bytes();
+  stats.naiveBytes = plan_.memory().naive_bytes();
+  for (const plan::Kernel &kernel : plan_.kernels())
+    stats.fusedKernels += kernel.source_ops_size() > 1;
   auto addHostBuffers = [&](const Slot &slot) {
     stats.stagingBytes += slot.staging.size() + slot.readback.size();
     stats.deviceMemoryBytes += slot.staging.allocationSize() + slot.readback.allocationSize();

@@ -109,9 +109,10 @@ absl::Status Session::recordProgram(Program &program, Slot &slot,
       break;
     case plan::Command::kCopy: {
       const plan::Copy &copy = command.copy();
-      VkBufferCopy region{0, 0, copy.size_bytes()};
-      vkCmdCopyBuffer(commands, buffers_[copy.src_buffer()].buffer(),
-                      buffers_[copy.dst_buffer()].buffer(), 1, &region);
+      BufferRange source = bufferRange(copy.src_buffer());
+      BufferRange destination = bufferRange(copy.dst_buffer());
+      VkBufferCopy region{source.offset, destination.offset, copy.size_bytes()};
+      vkCmdCopyBuffer(commands, source.buffer, destination.buffer, 1, &region);
       break;
     }
     case plan::Command::KIND_NOT_SET:

@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
     return fail("cannot write '" + outputFile + "': " + error.message());
   mlir::OpPrintingFlags flags;
   if (printLocations)
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/true);
+    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
   (*module)->print(output.os(), flags);
   output.os() << "\n";
   output.keep();

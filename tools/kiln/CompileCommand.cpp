@@ -37,12 +37,15 @@ namespace kiln::tool {
 const char *const kCompileHelp = R"(kiln compile MODEL.mlir -o MODEL.kplan [options]
 
 Compiles a graph-dialect model (one func.func @step ending in graph.minimize, as the C++
-builder writes it) into a training plan: autodiff, the optimizer, simplification, then one
-SPIR-V kernel per op and the dispatch sequence of one step.
+builder writes it) into a training plan: autodiff, the optimizer, simplification, kernel
+formation (kiln-fuse), one generated kernel per fused group (SPIR-V for Vulkan, PTX for
+sm_80 and sm_90 for CUDA), the dispatch sequence of one step and its memory plan.
 
 Options:
   -o, --output PATH        the plan to write (required)
-  --target vulkan          the target; vulkan is the one this build compiles for
+  --target vulkan|cuda|all the kernels' targets (default all: one plan runs on both)
+  --no-fusion              one kernel per compute op (for comparison and debugging)
+  --explain-fusion         report every fusion kiln-fuse refused, and why (remarks, to stderr)
   --optimizer sgd|adam|adamw
   --lr X, --momentum X, --nesterov, --weight-decay X, --beta1 X, --beta2 X, --epsilon X
                            override the model's graph.optimizer settings
@@ -50,7 +53,8 @@ Options:
   --emit-mlir PATH         also write the compiled graph-dialect module
   --print-ir-after-all     print the module after every pass (to stderr)
   --dump-ir-after PASS|all write the module after PASS (or after every pass) to numbered files
-                           in the dump folder: 00-input.mlir, 01-kiln-extract-eval.mlir, ...
+                           in the dump folder: 00-input.mlir, 01-kiln-extract-eval.mlir, ...;
+                           PASS kiln-fuse shows the kernels formed (the last file)
   --dump-dir DIR           the dump folder (default: MODEL.ir next to MODEL.kplan)
   --time-passes            report the time of every pass (to stderr)
 )";
@@ -119,7 +123,8 @@ int runCompile(const std::vector<std::string> &rawArgs) {
       Arguments::parse(args,
                        {"output", "target", "optimizer", "lr", "momentum", "weight-decay", "beta1",
                         "beta2", "epsilon", "emit-mlir", "dump-ir-after", "dump-dir"},
-                       {"nesterov", "no-eval", "print-ir-after-all", "time-passes"});
+                       {"nesterov", "no-eval", "print-ir-after-all", "time-passes", "no-fusion",
+                        "explain-fusion"});
   if (!parsed.ok())
     return fail(std::string(parsed.status().message()));
   const Arguments &a = *parsed;
@@ -127,9 +132,15 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     return fail("expected exactly one model file (.mlir); see kiln compile --help");
   if (!a.has("output"))
     return fail("missing -o PATH: where to write the plan");
-  if (std::string target = a.getOr("target", "vulkan"); target != "vulkan")
-    return fail("target '" + target +
-                "' is not supported by this build; the available target is vulkan");
+  codegen::CodegenOptions codegenOptions;
+  codegenOptions.fusion = !a.has("no-fusion");
+  codegenOptions.explainFusion = a.has("explain-fusion");
+  if (std::string target = a.getOr("target", "all"); target == "vulkan")
+    codegenOptions.targets = {plan::TARGET_VULKAN};
+  else if (target == "cuda")
+    codegenOptions.targets = {plan::TARGET_CUDA};
+  else if (target != "all")
+    return fail("unknown target '" + target + "'; give vulkan, cuda or all");
 
   AppendOptimizerOptions optimizer;
   optimizer.optimizer = a.getOr("optimizer", "");
@@ -183,6 +194,7 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     for (mlir::Pass &pass : pm.getPasses())
       if (std::find(passes.begin(), passes.end(), pass.getArgument()) == passes.end())
         passes.push_back(pass.getArgument().str());
+    passes.push_back("kiln-fuse");  // run by code generation, on a copy of the module
     if (*selected != "all" && std::find(passes.begin(), passes.end(), *selected) == passes.end()) {
       std::string known;
       for (const std::string &pass : passes)
@@ -198,6 +210,12 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     auto instrumentation = std::make_unique<DumpIRInstrumentation>(dir, *selected);
     dumper = instrumentation.get();
     dumper->write(0, "input", module->getOperation());
+    int fuseIndex = static_cast<int>(pm.size()) + 1;
+    std::string selection = *selected;
+    codegenOptions.afterFusion = [dumper, fuseIndex, selection](mlir::ModuleOp fused) {
+      if (selection == "all" || selection == "kiln-fuse")
+        dumper->write(fuseIndex, "kiln-fuse", fused.getOperation());
+    };
     context.disableMultithreading();
     pm.addInstrumentation(std::move(instrumentation));
   } else if (a.has("dump-dir")) {
@@ -221,9 +239,11 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     output->keep();
   }
 
-  mlir::FailureOr<plan::Plan> plan = codegen::compileToPlan(*module);
+  mlir::FailureOr<plan::Plan> plan = codegen::compileToPlan(*module, codegenOptions);
   if (mlir::failed(plan))
-    return fail("code generation for vulkan failed (errors above)");
+    return fail("code generation failed (errors above)");
+  if (dumper && !dumper->error().empty())
+    return fail(dumper->error());
   if (absl::Status written = plan::writePlanFile(*plan, *a.get("output")); !written.ok())
     return fail(std::string(written.message()));
 
@@ -231,10 +251,13 @@ int runCompile(const std::vector<std::string> &rawArgs) {
   size_t dispatches = 0;
   for (const plan::Command &command : plan->step().commands())
     dispatches += command.has_dispatch();
-  std::printf("kiln compile: wrote %s (%d kernels, %zu dispatches per step, %d buffers, %d "
-              "programs besides the step) in %.2f s\n",
-              a.get("output")->c_str(), plan->kernels_size(), dispatches, plan->buffers_size(),
-              plan->programs_size(), seconds);
+  int fused = 0;
+  for (const plan::Kernel &kernel : plan->kernels())
+    fused += kernel.source_ops_size() > 1;
+  std::printf("kiln compile: wrote %s (%d kernels, %d of them fused, %zu dispatches per step, "
+              "%d buffers, %d programs besides the step) in %.2f s\n",
+              a.get("output")->c_str(), plan->kernels_size(), fused, dispatches,
+              plan->buffers_size(), plan->programs_size(), seconds);
   return 0;
 }
 

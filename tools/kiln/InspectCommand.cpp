@@ -37,14 +37,25 @@ Shows what a compiled plan holds. Pick one view (default --summary):
                            trainable variables grouped by layer (shape, parameter count);
                            totals (trainable parameters, optimizer state, bytes); inputs and
                            outputs with their shapes; kernel, command and program counts
-  --kernels                every kernel: index, name, workgroup size, bindings, push-constant
-                           bytes, SPIR-V size, and the graph ops (with source locations) it serves
+  --kernels                every kernel: index, name, kind (matmul, pointwise, reduction, row,
+                           multi-tensor), the layers it serves, workgroup size, bindings (how
+                           many it writes, which may share memory), SPIR-V and PTX sizes, and
+                           the graph ops (with source locations) fused into it
   --dispatches             the numbered command sequence of the training step: dispatches
                            (kernel, workgroup counts, buffers by name), barriers and copies
   --buffers                the memory plan: every buffer's index, name, role, size and arena
                            offset; totals per role; the naive sum of all buffers
+  --memory                 the memory plan's summary (arena, peak live and naive bytes, their
+                           ratios, elided copies, in-place reuses) and per buffer: index, name,
+                           role, size, arena offset (or "own") and live range, as first..last
+                           command on the timeline (the step's commands, then each program's)
+  --arena-svg FILE         write the arena as a self-contained SVG to FILE: x = command on the
+                           timeline, y = arena offset, one rectangle per arena buffer (hover for
+                           name, size and range), a line at the peak live bytes
   --ir                     the compiled graph-dialect module the plan was generated from
   --spirv KERNEL           the SPIR-V disassembly of one kernel, by name or index
+  --ptx KERNEL             the PTX of one kernel, by name or index (--arch sm_80|sm_90 picks
+                           the architecture; default the first the plan carries)
   --graphviz               a Graphviz DOT graph of the training step's dataflow: one node per
                            dispatch or copy, one edge per buffer a command reads from the
                            command that last wrote it (render with `dot -Tsvg`)
@@ -216,10 +227,26 @@ int showKernels(const plan::Plan &plan) {
   for (int i = 0; i < plan.kernels_size(); ++i) {
     const plan::Kernel &kernel = plan.kernels(i);
     std::printf("kernel %d: %s\n", i, kernel.name().c_str());
+    std::string layers;
+    for (const std::string &layer : kernel.layers())
+      layers += (layers.empty() ? "" : ", ") + layer;
+    std::printf("  kind: %s, layers: %s\n", kernel.kind().empty() ? "-" : kernel.kind().c_str(),
+                layers.empty() ? "-" : layers.c_str());
     std::printf("  workgroup size: %s\n", dim3Text(kernel.workgroup_size()).c_str());
-    std::printf("  bindings: %u, push constants: %u bytes, SPIR-V: %zu bytes, entry point: %s\n",
-                kernel.binding_count(), kernel.push_constant_size(), kernel.spirv().size(),
+    std::printf("  bindings: %u (%u written), push constants: %u bytes, entry point: %s\n",
+                kernel.binding_count(), kernel.output_bindings(), kernel.push_constant_size(),
                 kernel.entry_point().c_str());
+    std::string code = "SPIR-V: " + std::to_string(kernel.spirv().size()) + " bytes";
+    for (const plan::PtxCode &ptx : kernel.ptx_code())
+      code += ", PTX " + ptx.arch() + ": " + std::to_string(ptx.ptx().size()) + " bytes";
+    std::printf("  %s\n", code.c_str());
+    if (kernel.in_place_size() > 0) {
+      std::string pairs;
+      for (const plan::InPlacePair &pair : kernel.in_place())
+        pairs += " " + std::to_string(pair.output_binding()) + "<-" +
+                 std::to_string(pair.input_binding());
+      std::printf("  may update in place (output<-input binding):%s\n", pairs.c_str());
+    }
     std::printf("  graph ops (%d):\n", kernel.source_ops_size());
     for (const plan::SourceOp &op : kernel.source_ops())
       std::printf("    %s at %s\n", op.op_name().c_str(),
@@ -277,12 +304,12 @@ int showBuffers(const plan::Plan &plan) {
     const plan::Buffer &buffer = plan.buffers(i);
     rows.push_back({std::to_string(i), buffer.name(), roleName(buffer.role()),
                     std::to_string(buffer.size_bytes()),
-                    buffer.arena_offset() ? std::to_string(buffer.arena_offset()) : "own"});
+                    buffer.in_arena() ? std::to_string(buffer.arena_offset()) : "own"});
     auto &[count, bytes] = perRole[roleName(buffer.role())];
     ++count;
     bytes += buffer.size_bytes();
     naive += buffer.size_bytes();
-    arenaPlaced += buffer.arena_offset() != 0;
+    arenaPlaced += buffer.in_arena();
   }
   printTable(rows);
   std::printf("\nTotals per role\n");
@@ -293,6 +320,169 @@ int showBuffers(const plan::Plan &plan) {
               static_cast<unsigned long long>(naive), plan.buffers_size());
   std::printf("Buffers placed in the transient arena: %d\n", arenaPlaced);
   return 0;
+}
+
+/// Live ranges on the planner's timeline: every program's commands, the step's first.
+struct Timeline {
+  std::vector<int64_t> first, last; // per buffer; -1 when no command touches it
+  std::vector<std::pair<std::string, int64_t>> programStarts;
+  int64_t length = 0;
+};
+
+Timeline timelineOf(const plan::Plan &plan) {
+  Timeline timeline;
+  timeline.first.assign(plan.buffers_size(), -1);
+  timeline.last.assign(plan.buffers_size(), -1);
+  auto touch = [&](uint32_t buffer) {
+    if (timeline.first[buffer] < 0)
+      timeline.first[buffer] = timeline.length;
+    timeline.last[buffer] = timeline.length;
+  };
+  for (const plan::ProgramView &program : plan::planPrograms(plan)) {
+    timeline.programStarts.emplace_back(program.name, timeline.length);
+    for (const plan::Command &command : program.step->commands()) {
+      if (command.has_dispatch())
+        for (uint32_t buffer : command.dispatch().buffers())
+          touch(buffer);
+      if (command.has_copy()) {
+        touch(command.copy().src_buffer());
+        touch(command.copy().dst_buffer());
+      }
+      ++timeline.length;
+    }
+  }
+  return timeline;
+}
+
+std::string ratio(uint64_t numerator, uint64_t denominator) {
+  if (denominator == 0)
+    return "-";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", double(numerator) / double(denominator));
+  return text;
+}
+
+int showMemory(const plan::Plan &plan) {
+  const plan::MemorySummary &memory = plan.memory();
+  Timeline timeline = timelineOf(plan);
+  auto bytes = [](uint64_t value) { return static_cast<unsigned long long>(value); };
+  bool planned = memory.alignment() != 0;
+  std::printf("Memory plan%s\n", planned ? "" : " (none: every buffer has its own allocation)");
+  std::printf("  arena            %14llu bytes (alignment %u)\n", bytes(memory.arena_bytes()),
+              memory.alignment());
+  std::printf("  peak live        %14llu bytes (lower bound for any arena)\n",
+              bytes(memory.peak_live_bytes()));
+  std::printf("  naive            %14llu bytes (every transient its own allocation)\n",
+              bytes(memory.naive_bytes()));
+  std::printf("  arena / peak     %14s\n",
+              ratio(memory.arena_bytes(), memory.peak_live_bytes()).c_str());
+  std::printf("  arena / naive    %14s\n",
+              ratio(memory.arena_bytes(), memory.naive_bytes()).c_str());
+  std::printf("  elided copies    %14u (variables updated in place)\n", memory.elided_copies());
+  std::printf("  in-place reuses  %14u (outputs placed on a dying input)\n",
+              memory.in_place_reuses());
+  std::printf("Timeline:");
+  for (const auto &[name, start] : timeline.programStarts)
+    std::printf(" %s from command %lld;", name.c_str(), static_cast<long long>(start));
+  std::printf(" %lld commands\n\n", static_cast<long long>(timeline.length));
+
+  std::vector<std::vector<std::string>> rows = {
+      {"Index", "Name", "Role", "Size (bytes)", "Arena offset", "Live"}};
+  for (int i = 0; i < plan.buffers_size(); ++i) {
+    const plan::Buffer &buffer = plan.buffers(i);
+    std::string live = timeline.first[i] < 0 ? std::string("unused")
+                                             : std::to_string(timeline.first[i]) + ".." +
+                                                   std::to_string(timeline.last[i]);
+    rows.push_back({std::to_string(i), buffer.name(), roleName(buffer.role()),
+                    std::to_string(buffer.size_bytes()),
+                    buffer.in_arena() ? std::to_string(buffer.arena_offset()) : "own", live});
+  }
+  printTable(rows);
+  return 0;
+}
+
+std::string xmlEscape(const std::string &text) {
+  std::string escaped;
+  for (char c : text) {
+    switch (c) {
+    case '<':
+      escaped += "&lt;";
+      break;
+    case '>':
+      escaped += "&gt;";
+      break;
+    case '&':
+      escaped += "&amp;";
+      break;
+    case '"':
+      escaped += "&quot;";
+      break;
+    default:
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+/// The arena as SVG: x = timeline command, y = arena offset (0 at the bottom).
+std::string arenaSvg(const plan::Plan &plan) {
+  const plan::MemorySummary &memory = plan.memory();
+  Timeline timeline = timelineOf(plan);
+  const double left = 90, bottom = 50, top = 30, right = 20, width = 900, height = 500;
+  double commands = std::max<int64_t>(timeline.length, 1);
+  double arena = double(std::max<uint64_t>({memory.arena_bytes(), memory.peak_live_bytes(), 1}));
+  auto x = [&](double command) { return left + command / commands * width; };
+  auto y = [&](double offset) { return top + height - offset / arena * height; };
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << left + width + right
+      << "\" height=\"" << top + height + bottom << "\" font-family=\"sans-serif\" "
+      << "font-size=\"12\">\n";
+  svg << "<title>" << xmlEscape(plan.metadata().model_name()) << ": transient arena, "
+      << memory.arena_bytes() << " bytes</title>\n";
+  svg << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << width << "\" height=\""
+      << height << "\" fill=\"#f8f8f8\" stroke=\"#444\"/>\n";
+  int index = 0;
+  for (int i = 0; i < plan.buffers_size(); ++i) {
+    const plan::Buffer &buffer = plan.buffers(i);
+    if (!buffer.in_arena() || timeline.first[i] < 0)
+      continue;
+    double x0 = x(double(timeline.first[i])), x1 = x(double(timeline.last[i] + 1));
+    double y0 = y(double(buffer.arena_offset() + buffer.size_bytes()));
+    double y1 = y(double(buffer.arena_offset()));
+    int hue = (index++ * 47) % 360;
+    svg << "<rect x=\"" << x0 << "\" y=\"" << y0 << "\" width=\"" << std::max(x1 - x0, 0.5)
+        << "\" height=\"" << std::max(y1 - y0, 0.5) << "\" fill=\"hsl(" << hue
+        << ",60%,65%)\" stroke=\"#333\" stroke-width=\"0.3\"><title>" << xmlEscape(buffer.name())
+        << " (buffer " << i << "): " << buffer.size_bytes() << " bytes at offset "
+        << buffer.arena_offset() << ", live at commands " << timeline.first[i] << ".."
+        << timeline.last[i] << "</title></rect>\n";
+  }
+  double peak = y(double(memory.peak_live_bytes()));
+  svg << "<line x1=\"" << left << "\" y1=\"" << peak << "\" x2=\"" << left + width << "\" y2=\""
+      << peak << "\" stroke=\"#c00\" stroke-dasharray=\"6,3\"/>\n";
+  svg << "<text x=\"" << left + width - 4 << "\" y=\"" << peak - 4
+      << "\" text-anchor=\"end\" fill=\"#c00\">peak live " << memory.peak_live_bytes()
+      << " bytes</text>\n";
+  for (const auto &[name, start] : timeline.programStarts) {
+    double at = x(double(start));
+    svg << "<line x1=\"" << at << "\" y1=\"" << top << "\" x2=\"" << at << "\" y2=\""
+        << top + height << "\" stroke=\"#888\" stroke-dasharray=\"2,2\"/>\n";
+    svg << "<text x=\"" << at + 3 << "\" y=\"" << top - 8 << "\">" << xmlEscape(name)
+        << "</text>\n";
+  }
+  svg << "<text x=\"" << left << "\" y=\"" << top + height + 16 << "\">0</text>\n";
+  svg << "<text x=\"" << left + width << "\" y=\"" << top + height + 16 << "\" text-anchor=\"end\">"
+      << timeline.length << "</text>\n";
+  svg << "<text x=\"" << left + width / 2 << "\" y=\"" << top + height + 38
+      << "\" text-anchor=\"middle\">command (timeline: the step, then each program)</text>\n";
+  svg << "<text x=\"" << left - 6 << "\" y=\"" << top + height
+      << "\" text-anchor=\"end\">0</text>\n";
+  svg << "<text x=\"" << left - 6 << "\" y=\"" << top + 10 << "\" text-anchor=\"end\">"
+      << uint64_t(arena) << "</text>\n";
+  svg << "<text transform=\"translate(20," << top + height / 2
+      << ") rotate(-90)\" text-anchor=\"middle\">arena offset (bytes)</text>\n";
+  svg << "</svg>\n";
+  return svg.str();
 }
 
 int showIr(const plan::Plan &plan) {
@@ -359,10 +549,37 @@ int showSpirv(const plan::Plan &plan, const std::string &key) {
   return 0;
 }
 
+int showPtx(const plan::Plan &plan, const std::string &key, const std::string &arch) {
+  int index = findKernel(plan, key);
+  if (index < 0)
+    return fail("the plan has no kernel '" + key +
+                "'; give a name or index of one of these:" + availableKernels(plan));
+  const plan::Kernel &kernel = plan.kernels(index);
+  if (kernel.ptx_code().empty())
+    return fail("kernel '" + kernel.name() + "' carries no PTX (the plan's targets: no cuda)");
+  std::string archs;
+  for (const plan::PtxCode &code : kernel.ptx_code()) {
+    if (arch.empty() || code.arch() == arch) {
+      std::printf("// kernel %d: %s (%s, %zu bytes)\n%s", index, kernel.name().c_str(),
+                  code.arch().c_str(), code.ptx().size(), code.ptx().c_str());
+      return 0;
+    }
+    archs += " " + code.arch();
+  }
+  return fail("kernel '" + kernel.name() + "' has no PTX for " + arch + "; it has:" + archs);
+}
+
 /// For each binding of a SPIR-V module, whether the kernel may write it: false exactly when the
 /// binding's variable, or every member of its block, is decorated NonWritable (GLSL `readonly`).
 /// Bindings the module does not describe count as written, which only adds edges.
 std::vector<bool> writtenBindings(const plan::Kernel &kernel) {
+  if (kernel.output_bindings() > 0) {
+    // The compiler says which: its results come first.
+    std::vector<bool> written(kernel.binding_count(), false);
+    for (uint32_t i = 0; i < kernel.output_bindings() && i < written.size(); ++i)
+      written[i] = true;
+    return written;
+  }
   constexpr uint32_t kOpTypeStruct = 30, kOpTypePointer = 32, kOpVariable = 59, kOpDecorate = 71,
                      kOpMemberDecorate = 72;
   constexpr uint32_t kDecorationNonWritable = 24, kDecorationBinding = 33;
@@ -474,16 +691,17 @@ int runInspect(const std::vector<std::string> &rawArgs) {
   std::vector<std::string> args;
   for (const std::string &arg : rawArgs)
     args.push_back(arg == "-o" ? "--output" : arg);
-  auto parsed = Arguments::parse(args, {"spirv", "program", "output"},
-                                 {"summary", "kernels", "dispatches", "buffers", "ir", "graphviz"});
+  auto parsed =
+      Arguments::parse(args, {"spirv", "ptx", "arch", "program", "output", "arena-svg"},
+                       {"summary", "kernels", "dispatches", "buffers", "memory", "ir", "graphviz"});
   if (!parsed.ok())
     return fail(std::string(parsed.status().message()));
   const Arguments &a = *parsed;
   if (a.positional().size() != 1)
     return fail("expected exactly one plan file (.kplan); see kiln inspect --help");
   std::vector<std::string> views;
-  for (const char *view :
-       {"summary", "kernels", "dispatches", "buffers", "ir", "spirv", "graphviz"})
+  for (const char *view : {"summary", "kernels", "dispatches", "buffers", "memory", "arena-svg",
+                           "ir", "spirv", "ptx", "graphviz"})
     if (a.has(view))
       views.push_back(view);
   if (views.size() > 1)
@@ -491,6 +709,8 @@ int runInspect(const std::vector<std::string> &rawArgs) {
   std::string view = views.empty() ? "summary" : views[0];
   if (a.has("program") && view != "dispatches" && view != "graphviz")
     return fail("--program applies to --dispatches and --graphviz only");
+  if (a.has("arch") && view != "ptx")
+    return fail("--arch applies to --ptx only");
   if (a.has("output") && view != "graphviz")
     return fail("-o applies to --graphviz only; the other views print to stdout");
 
@@ -504,10 +724,24 @@ int runInspect(const std::vector<std::string> &rawArgs) {
     return showKernels(*plan);
   if (view == "buffers")
     return showBuffers(*plan);
+  if (view == "memory")
+    return showMemory(*plan);
+  if (view == "arena-svg") {
+    std::string path = *a.get("arena-svg");
+    std::ofstream file(path, std::ios::binary);
+    file << arenaSvg(*plan);
+    file.close();
+    if (!file)
+      return fail("cannot write '" + path + "'; check that its folder exists and is writable");
+    std::printf("kiln inspect: wrote %s\n", path.c_str());
+    return 0;
+  }
   if (view == "ir")
     return showIr(*plan);
   if (view == "spirv")
     return showSpirv(*plan, *a.get("spirv"));
+  if (view == "ptx")
+    return showPtx(*plan, *a.get("ptx"), a.getOr("arch", ""));
 
   std::vector<plan::ProgramView> programs = plan::planPrograms(*plan);
   std::string error;

@@ -3,8 +3,13 @@
 #include "Runners.h"
 
 #include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/ReferenceDevice.h"
 #include "kiln/runtime/vulkan/Session.h"
+#ifdef KILN_HAVE_CUDA_RUNTIME
+#include "kiln/runtime/cuda/CudaDevice.h"
+#include "kiln/runtime/cuda/Session.h"
+#endif
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -62,6 +67,42 @@ public:
 private:
   std::unique_ptr<vulkan::Session> session_;
 };
+
+#ifdef KILN_HAVE_CUDA_RUNTIME
+class CudaRunner : public StepRunner {
+public:
+  explicit CudaRunner(std::unique_ptr<cuda::Session> session) : session_(std::move(session)) {}
+
+  std::string description() const override {
+    const cuda::CudaDeviceInfo &info = session_->device();
+    return absl::StrCat("CUDA: ", info.name, " (compute capability ",
+                        cuda::computeCapabilityName(info.computeMajor, info.computeMinor), ")");
+  }
+  absl::Status step(const TensorMap &inputs) override { return session_->step(inputs); }
+  absl::StatusOr<float> loss(uint64_t index) override {
+    return scalarOf(session_->output("loss", index), "loss");
+  }
+  absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
+    return session_->run("eval", inputs);
+  }
+  absl::StatusOr<HostTensor> variable(const std::string &name) override {
+    return session_->variable(name);
+  }
+  absl::Status setVariable(const std::string &name, const HostTensor &value) override {
+    return session_->setVariable(name, value);
+  }
+  std::string statsJsonMembers() override {
+    std::string json = cuda::toJson(session_->stats());
+    size_t open = json.find('{'), close = json.rfind('}');
+    std::string members = json.substr(open + 1, close - open - 1);
+    members.erase(members.find_last_not_of(" \n") + 1);
+    return members;
+  }
+
+private:
+  std::unique_ptr<cuda::Session> session_;
+};
+#endif
 
 /// Runs the plan's graph module on the host. The eval program runs on a second
 /// reference device built from @eval, whose variables are refreshed from the
@@ -182,10 +223,43 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createVulkan(const plan::Plan &plan,
   return std::unique_ptr<StepRunner>(new VulkanRunner(std::move(*session)));
 }
 
+absl::StatusOr<std::unique_ptr<StepRunner>> createCuda(const plan::Plan &plan,
+                                                       const RunnerOptions &options) {
+#ifdef KILN_HAVE_CUDA_RUNTIME
+  cuda::SessionOptions sessionOptions;
+  if (!absl::SimpleAtoi(options.cudaDevice, &sessionOptions.deviceIndex))
+    return absl::InvalidArgumentError(absl::StrCat("--cuda-device expects a device index, not '",
+                                                   options.cudaDevice, "'"));
+  auto session = cuda::Session::create(plan, sessionOptions);
+  if (!session.ok())
+    return session.status();
+  return std::unique_ptr<StepRunner>(new CudaRunner(std::move(*session)));
+#else
+  return absl::FailedPreconditionError(cudaUnavailableReason(plan));
+#endif
+}
+
 } // namespace
+
+std::string cudaUnavailableReason(const plan::Plan &plan) {
+#ifdef KILN_HAVE_CUDA_RUNTIME
+  if (absl::Status status = cuda::checkPlanForCuda(plan); !status.ok())
+    return std::string(status.message());
+  auto devices = cuda::listCudaDevices();
+  if (!devices.ok())
+    return std::string(devices.status().message());
+  if (devices->empty())
+    return "the CUDA driver reports no CUDA device";
+  return "";
+#else
+  return "this kiln was built without the CUDA runtime (cuda.h was not found at configure time)";
+#endif
+}
 
 absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
                                                          const RunnerOptions &options) {
+  if (options.device == "cuda")
+    return createCuda(plan, options);
   if (options.device == "vulkan")
     return createVulkan(plan, options);
   if (options.device == "reference") {
@@ -196,7 +270,16 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
   }
   if (options.device != "auto")
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown device '", options.device, "'; expected auto, vulkan or reference"));
+        absl::StrCat("unknown device '", options.device, "'; expected auto, cuda, vulkan or reference"));
+  if (std::string reason = cudaUnavailableReason(plan); reason.empty()) {
+    auto cuda = createCuda(plan, options);
+    if (cuda.ok())
+      return cuda;
+    std::fprintf(stderr, "kiln train: the CUDA device failed (%s); trying Vulkan\n",
+                 std::string(cuda.status().message()).c_str());
+  } else if (plan::hasTarget(plan, plan::TARGET_CUDA)) {
+    std::fprintf(stderr, "kiln train: not using CUDA (%s); trying Vulkan\n", reason.c_str());
+  }
   auto vulkan = createVulkan(plan, options);
   if (vulkan.ok())
     return vulkan;

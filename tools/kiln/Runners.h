@@ -1,8 +1,10 @@
 //===- Runners.h - Where kiln train runs a plan -----------------*- C++ -*-===//
 //
-// One interface over the devices a plan can train on: Vulkan (the plan's
-// SPIR-V kernels, one submit per step) and the reference device (the plan's
-// embedded graph module, interpreted on the host: the oracle).
+// One interface over the devices a plan can train on: CUDA (the plan's PTX
+// kernels, one CUDA graph launch per step; only in builds with the CUDA
+// runtime), Vulkan (the plan's SPIR-V kernels, one submit per step) and the
+// reference device (the plan's embedded graph module, interpreted on the
+// host: the oracle).
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,15 +46,23 @@ public:
 };
 
 struct RunnerOptions {
-  std::string device = "auto"; ///< auto | vulkan | reference
+  std::string device = "auto"; ///< auto | cuda | vulkan | reference
   std::string vulkanDevice;    ///< name substring or index
+  std::string cudaDevice = "0"; ///< CUDA device index
   bool validation = false;
 };
 
-/// Creates the runner `options.device` names; "auto" picks Vulkan when a Vulkan device can
-/// be created and the reference device otherwise (saying why on stderr).
+/// Creates the runner `options.device` names. "auto" picks CUDA when the plan targets cuda,
+/// every kernel has PTX, and a CUDA driver and device are present (in builds with the CUDA
+/// runtime); else Vulkan when a Vulkan device can be created; else the reference device,
+/// saying on stderr why each earlier choice was passed over.
 absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
                                                          const RunnerOptions &options);
+
+/// Empty when `plan` can run on the CUDA runtime of this build and machine, else why not
+/// ("this kiln was built without the CUDA runtime", "the plan carries no PTX", the driver's
+/// message).
+std::string cudaUnavailableReason(const plan::Plan &plan);
 
 } // namespace kiln::tool
 

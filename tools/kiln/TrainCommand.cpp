@@ -57,8 +57,12 @@ Options:
                          (train-/t10k-, raw or .gz); cifar10:DIR: the CIFAR-10 binary files
                          (data_batch_1..5.bin, test_batch.bin; 3072 features, CHW);
                          synthetic: Gaussian clusters
-  --device auto|vulkan|reference
-                         auto (default) prefers Vulkan (a GPU, else lavapipe), else reference
+  --device auto|cuda|vulkan|reference
+                         auto (default) prefers CUDA (when the plan carries PTX and a CUDA
+                         driver and device are present), else Vulkan (a GPU, else
+                         lavapipe), else reference
+  --cuda-device INDEX    choose a CUDA device by index (default 0); KILN_CUDA_DRIVER=PATH
+                         overrides the driver library (default libcuda.so.1)
   --vulkan-device NAME|INDEX   choose a Vulkan device by name substring or index
   --validation           enable Vulkan validation and synchronization validation
   --steps N              train until N steps in all have run, counting the steps of a
@@ -319,6 +323,7 @@ int runTrain(const std::vector<std::string> &args) {
                                  {"data",
                                   "device",
                                   "vulkan-device",
+                                  "cuda-device",
                                   "steps",
                                   "epochs",
                                   "lr",
@@ -474,6 +479,7 @@ int runTrain(const std::vector<std::string> &args) {
   RunnerOptions runnerOptions;
   runnerOptions.device = a.getOr("device", "auto");
   runnerOptions.vulkanDevice = a.getOr("vulkan-device", "");
+  runnerOptions.cudaDevice = a.getOr("cuda-device", "0");
   runnerOptions.validation = a.has("validation");
   auto runner = createRunner(*plan, runnerOptions);
   if (!runner.ok())

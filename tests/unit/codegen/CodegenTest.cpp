@@ -97,6 +97,12 @@ void expectBarriersExactlyOnHazards(const plan::Plan &plan) {
 
 class CodegenTest : public testing::Test {
 protected:
+  static codegen::CodegenOptions unplanned() {
+    codegen::CodegenOptions options;
+    options.planMemory = false;
+    return options;
+  }
+
   /// Compiles `text`; on failure returns nullopt and leaves the diagnostics in errors_.
   /// Plan assembly is easiest to see one kernel per op, so `compile` turns fusion off unless
   /// told otherwise.
@@ -109,6 +115,7 @@ protected:
     }
     codegen::CodegenOptions options;
     options.fusion = fusion;
+    options.planMemory = false;
     options.targets = {plan::TARGET_VULKAN};
     mlir::FailureOr<plan::Plan> plan = compileToPlan(*module_, options);
     errors_ = diagnostics.text();
@@ -119,8 +126,10 @@ protected:
 
   /// The MLP after the training-step pipeline (and kiln-extract-eval first when
   /// `extractEval`), compiled.
+  /// Without memory planning unless `options` say otherwise: these tests look at plan
+  /// assembly, and the planner has its own (tests/unit/memory).
   std::optional<plan::Plan> compileMlp(int batch, bool extractEval = false,
-                                       const codegen::CodegenOptions &options = {}) {
+                                       codegen::CodegenOptions options = unplanned()) {
     DiagnosticCollector diagnostics(*context_);
     module_ = parseModule(mlpModuleText(batch), *context_);
     if (!module_ || mlir::failed(runTrainingStepPipeline(*module_, extractEval))) {
@@ -281,7 +290,7 @@ int dispatchCount(const plan::Step &step) {
 }
 
 TEST_F(CodegenTest, MlpWithoutFusionHasOneDispatchPerComputeOpAndTrailingAssigns) {
-  codegen::CodegenOptions options;
+  codegen::CodegenOptions options = unplanned();
   options.fusion = false;
   options.targets = {plan::TARGET_VULKAN};
   auto plan = compileMlp(32, /*extractEval=*/false, options);
@@ -316,11 +325,11 @@ TEST_F(CodegenTest, MlpWithoutFusionHasOneDispatchPerComputeOpAndTrailingAssigns
 }
 
 TEST_F(CodegenTest, FusionCutsTheMlpStepToAFewKernelsNamedAfterItsLayers) {
-  codegen::CodegenOptions unfusedOptions;
+  codegen::CodegenOptions unfusedOptions = unplanned();
   unfusedOptions.fusion = false;
   unfusedOptions.targets = {plan::TARGET_VULKAN};
   auto unfused = compileMlp(32, false, unfusedOptions);
-  codegen::CodegenOptions fusedOptions;
+  codegen::CodegenOptions fusedOptions = unplanned();
   fusedOptions.targets = {plan::TARGET_VULKAN};
   auto fused = compileMlp(32, false, fusedOptions);
   ASSERT_TRUE(unfused && fused);
@@ -389,6 +398,7 @@ TEST_F(CodegenTest, OtherFunctionsBecomeProgramsSharingVariablesAndInputs) {
   EXPECT_TRUE(readsParameters);
   plan::Plan evalOnly;
   *evalOnly.mutable_step() = eval;
+  *evalOnly.mutable_kernels() = plan->kernels();
   expectBarriersExactlyOnHazards(evalOnly);
 }
 

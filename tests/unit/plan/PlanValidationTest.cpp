@@ -73,8 +73,46 @@ const BrokenRule kBrokenRules[] = {
      "buffer 4 ('next') is 0 bytes"},
     {"BufferWithoutRole", [](Plan &p) { p.mutable_buffers(2)->set_role(BUFFER_ROLE_UNSPECIFIED); },
      "buffer 2 ('sum') has no role"},
-    {"ArenaOffset", [](Plan &p) { p.mutable_buffers(2)->set_arena_offset(64); },
-     "has arena offset 64"},
+    {"ArenaOffsetWithoutArena", [](Plan &p) { p.mutable_buffers(2)->set_arena_offset(64); },
+     "buffer 2 ('sum') has arena offset 64 but is not in_arena"},
+    {"ArenaOnVariable",
+     [](Plan &p) {
+       p.mutable_memory()->set_alignment(256);
+       p.mutable_memory()->set_arena_bytes(256);
+       p.mutable_buffers(testing::kAccumulator)->set_in_arena(true);
+     },
+     "buffer 3 ('acc') is a variable buffer in the arena; only transient buffers may be in_arena"},
+    {"ArenaWithoutAlignment",
+     [](Plan &p) {
+       p.mutable_memory()->set_arena_bytes(256);
+       p.mutable_buffers(testing::kSum)->set_in_arena(true);
+     },
+     "buffer 2 ('sum') is in the arena but memory.alignment is 0"},
+    {"ArenaAlignmentNotPowerOfTwo",
+     [](Plan &p) {
+       p.mutable_memory()->set_alignment(48);
+       p.mutable_memory()->set_arena_bytes(256);
+       p.mutable_buffers(testing::kSum)->set_in_arena(true);
+     },
+     "memory.alignment is 48; it must be a power of two"},
+    {"ArenaOffsetUnaligned",
+     [](Plan &p) {
+       p.mutable_memory()->set_alignment(256);
+       p.mutable_memory()->set_arena_bytes(1024);
+       p.mutable_buffers(testing::kSum)->set_in_arena(true);
+       p.mutable_buffers(testing::kSum)->set_arena_offset(64);
+     },
+     "buffer 2 ('sum') has arena offset 64, not a multiple of memory.alignment 256"},
+    {"ArenaOffsetBeyondEnd",
+     [](Plan &p) {
+       p.mutable_memory()->set_alignment(256);
+       p.mutable_memory()->set_arena_bytes(256);
+       p.mutable_buffers(testing::kSum)->set_in_arena(true);
+       p.mutable_buffers(testing::kSum)->set_arena_offset(256);
+     },
+     "buffer 2 ('sum') occupies arena bytes [256, 272) but memory.arena_bytes is 256"},
+    {"LegacyPtxField", [](Plan &p) { p.mutable_kernels(0)->set_ptx("//"); },
+     "kernel 0 ('add') sets the unused field ptx"},
     {"ConstantDataSize", [](Plan &p) { p.mutable_buffers(6)->mutable_constant_data()->resize(8); },
      "is a 16-byte constant but carries 8 bytes of data"},
     {"DataOnNonConstant", [](Plan &p) { p.mutable_buffers(2)->set_constant_data("abcd"); },

@@ -24,8 +24,11 @@ TEST(SessionErrorsTest, PlanForAnotherTarget) {
   KILN_REQUIRE_VULKAN();
   plan::Plan plan = makeAccumulatePlan(64);
   plan.mutable_metadata()->set_targets(0, plan::TARGET_CUDA);
-  for (plan::Kernel &kernel : *plan.mutable_kernels())
-    kernel.set_ptx("// ptx");
+  for (plan::Kernel &kernel : *plan.mutable_kernels()) {
+    plan::PtxCode *code = kernel.add_ptx_code();
+    code->set_arch("sm_80");
+    code->set_ptx("// ptx");
+  }
   absl::Status status = createFailure(plan);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(status.message()),

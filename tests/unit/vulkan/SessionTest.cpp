@@ -224,6 +224,11 @@ TEST_F(SessionTest, StatsJsonHasTheMeasuredCounters) {
   EXPECT_THAT(json, HasSubstr("\"dispatches_per_step\": 3,"));
   EXPECT_THAT(json, HasSubstr("\"kernels\": 2,"));
   EXPECT_THAT(json, HasSubstr("\"timed_steps\": 3,"));
+  // An unplanned plan: no arena; the test kernels each implement one op.
+  EXPECT_THAT(json, HasSubstr("\"arena_bytes\": 0,"));
+  EXPECT_THAT(json, HasSubstr("\"peak_live_bytes\": 0,"));
+  EXPECT_THAT(json, HasSubstr("\"naive_bytes\": 0,"));
+  EXPECT_THAT(json, HasSubstr("\"fused_kernels\": 0,"));
   EXPECT_THAT(json, HasSubstr("\"validation_messages\": 0"));
   EXPECT_THAT(json, HasSubstr("\"device_name\": \"" + session->device().info().name + "\""));
   EXPECT_EQ(json.front(), '{');

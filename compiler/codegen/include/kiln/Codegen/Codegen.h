@@ -45,6 +45,11 @@ struct CodegenOptions {
   std::string compilerVersion;
   /// Form fused kernels (kiln-fuse); false gives one kernel per compute op.
   bool fusion = true;
+  /// Report every refused fusion as a remark (kiln-fuse's `explain`).
+  bool explainFusion = false;
+  /// Run the memory planner (compiler/memory): assign copies elided into in-place updates,
+  /// transient buffers packed into one arena, barriers placed by overlapping bytes.
+  bool planMemory = true;
   /// The targets every kernel is compiled for: SPIR-V for Vulkan, PTX (sm_80 and sm_90) for
   /// CUDA.
   std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA};

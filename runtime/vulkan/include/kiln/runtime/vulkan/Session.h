@@ -162,7 +162,17 @@ private:
     Slot slot; ///< The command buffer of a program other than the step (steps use slots_).
   };
 
+  /// Where a plan buffer's bytes are: its own allocation (offset 0, size VK_WHOLE_SIZE) or,
+  /// for an in_arena buffer, [offset, offset + size) of the transient arena.
+  struct BufferRange {
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkDeviceSize offset = 0;
+    VkDeviceSize size = VK_WHOLE_SIZE;
+  };
+
   Session(std::shared_ptr<VulkanDevice> device, plan::Plan plan, const SessionOptions &options);
+
+  BufferRange bufferRange(uint32_t index) const;
 
   // Setup, in SessionSetup.cpp.
   absl::Status checkDeviceLimits() const;
@@ -211,7 +221,8 @@ private:
   absl::flat_hash_map<std::string, int> programIndex_; // other programs' names -> index
   absl::flat_hash_map<std::string, int> variableIndex_;
 
-  std::vector<DeviceBuffer> buffers_; // one per plan buffer
+  std::vector<DeviceBuffer> buffers_; // one per plan buffer; empty for in_arena buffers
+  DeviceBuffer arena_;                // Plan.memory.arena_bytes; empty when nothing is in it
   std::vector<KernelPipeline> kernels_;
   DescriptorPoolHandle descriptorPool_;
   CommandPoolHandle commandPool_;

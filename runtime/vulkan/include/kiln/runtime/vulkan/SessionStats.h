@@ -30,7 +30,11 @@ struct SessionStats {
   uint64_t recordedSteps = 0;     ///< Step command buffers recorded (once per slot: 2).
   uint64_t recordedPrograms = 0;  ///< Other programs' command buffers recorded (one each).
   uint64_t persistentBytes = 0;   ///< Variable and constant buffers.
-  uint64_t transientBytes = 0;    ///< Transient buffers.
+  uint64_t transientBytes = 0;    ///< Transient buffers with their own allocation + the arena.
+  uint64_t arenaBytes = 0;        ///< Plan.memory: the transient arena (0 = not planned).
+  uint64_t peakLiveBytes = 0;     ///< Plan.memory: most transient bytes live at one command.
+  uint64_t naiveBytes = 0;        ///< Plan.memory: every transient its own allocation.
+  uint64_t fusedKernels = 0;      ///< Kernels implementing more than one graph op.
   uint64_t ioBytes = 0;           ///< Device-side input and output buffers.
   uint64_t stagingBytes = 0;      ///< Host-visible staging and readback of every slot.
   uint64_t deviceMemoryBytes = 0; ///< Sum of all vkAllocateMemory sizes.
