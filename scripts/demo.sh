@@ -16,7 +16,7 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 mkdir -p "$out"
 
 "$build/bin/kiln-sample-mlp" --arch 784-128-10 --batch 128 --optimizer adam --lr 0.001 \
-  -o "$out/mlp.mlir"
+  --print-locations -o "$out/mlp.mlir"
 "$build/bin/kiln" compile "$out/mlp.mlir" -o "$out/mlp.kplan"
 "$build/bin/kiln" train "$out/mlp.kplan" --data fashion-mnist --steps 600 --log-every 50 \
   --stats-json "$out/stats.json" "$@"

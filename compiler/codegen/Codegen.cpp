@@ -1,14 +1,18 @@
 //===- Codegen.cpp - Assembling a plan from a graph-dialect step ----------===//
 //
-// Walks func @step, then every other function (such as @eval) as a further
-// program, each once, in order. Interface ops (inputs, variables, reads,
-// constants, reshapes) become buffers; compute ops become kernel instances
-// (KernelLowering.cpp) and then dispatches; outputs name buffers (copying
-// into a fresh output buffer when the value lives in an input, variable,
-// constant or another output's buffer); assigns become copies at the end of
-// the step. A hazard tracker places the barriers. Only vectors and lookups
-// keyed by values drive the output, so the plan is byte-for-byte
-// deterministic.
+// compileToPlan runs kiln-fuse on a copy of the module, then walks func @step
+// and every other program function (such as @eval), each once, in order.
+// Interface ops (inputs, variables, reads, constants, reshapes) become
+// buffers; each call of a kernel function becomes a dispatch of the kernel
+// emitted from it (KernelEmitter.cpp) and compiled for every target
+// (compiler/targets), its results fresh transient buffers; outputs name
+// buffers (copying into a fresh output buffer when the value lives in an
+// input, variable, constant or another output's buffer); assigns become copies
+// at the end of the step. A hazard tracker places the barriers. The memory
+// planner (compiler/memory) then elides the assign copies it can, packs the
+// transients into one arena and places the barriers again by bytes. Only
+// vectors and lookups keyed by values drive the output, so the plan is
+// byte-for-byte deterministic.
 //
 //===----------------------------------------------------------------------===//
 
@@ -428,6 +432,8 @@ FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedK
     if (auto layers = info.getAs<ArrayAttr>("layers"))
       for (auto layer : layers.getAsRange<StringAttr>())
         entry->add_layers(layer.getValue().str());
+    if (auto ops = info.getAs<IntegerAttr>("ops"))
+      entry->set_compute_ops(static_cast<uint32_t>(ops.getInt()));
   }
   for (Operation &op : callee.getBody().front()) {
     if (llvm::isa<func::ReturnOp, graph::ConstantOp>(op))

@@ -75,6 +75,7 @@ std::string toJson(const SessionStats &stats) {
   field("arena_bytes", absl::StrCat(stats.arenaBytes));
   field("peak_live_bytes", absl::StrCat(stats.peakLiveBytes));
   field("naive_bytes", absl::StrCat(stats.naiveBytes));
+  field("fused_kernels", absl::StrCat(stats.fusedKernels));
   field("io_bytes", absl::StrCat(stats.ioBytes));
   field("staging_bytes", absl::StrCat(stats.stagingBytes));
   field("device_memory_bytes", absl::StrCat(stats.deviceMemoryBytes));
@@ -124,6 +125,8 @@ SessionStats Session::stats() {
   stats.arenaBytes = plan_.memory().arena_bytes();
   stats.peakLiveBytes = plan_.memory().peak_live_bytes();
   stats.naiveBytes = plan_.memory().naive_bytes();
+  for (const plan::Kernel &kernel : plan_.kernels())
+    stats.fusedKernels += kernel.compute_ops() > 1;
   for (const Slot &slot : slots_)
     stats.stagingBytes += slot.staging.size + slot.readback.size;
   for (size_t index = 1; index < programs_.size(); ++index)

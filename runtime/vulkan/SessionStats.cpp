@@ -122,7 +122,7 @@ SessionStats Session::stats() {
   stats.peakLiveBytes = plan_.memory().peak_live_bytes();
   stats.naiveBytes = plan_.memory().naive_bytes();
   for (const plan::Kernel &kernel : plan_.kernels())
-    stats.fusedKernels += kernel.source_ops_size() > 1;
+    stats.fusedKernels += kernel.compute_ops() > 1;
   auto addHostBuffers = [&](const Slot &slot) {
     stats.stagingBytes += slot.staging.size() + slot.readback.size();
     stats.deviceMemoryBytes += slot.staging.allocationSize() + slot.readback.allocationSize();

@@ -253,9 +253,9 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     dispatches += command.has_dispatch();
   int fused = 0;
   for (const plan::Kernel &kernel : plan->kernels())
-    fused += kernel.source_ops_size() > 1;
+    fused += kernel.compute_ops() > 1;
   std::printf("kiln compile: wrote %s (%d kernels, %d of them fused, %zu dispatches per step, "
-              "%d buffers, %d programs besides the step) in %.2f s\n",
+              "%d buffers, %d program(s) besides the step) in %.2f s\n",
               a.get("output")->c_str(), plan->kernels_size(), fused, dispatches,
               plan->buffers_size(), plan->programs_size(), seconds);
   return 0;

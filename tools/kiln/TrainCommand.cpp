@@ -536,7 +536,21 @@ int runTrain(const std::vector<std::string> &args) {
                        "; HINT: lower the learning rate (--lr) or check the data for NaN"));
     return absl::OkStatus();
   };
+  bool hasEval = false;
+  for (const plan::Step &program : plan->programs())
+    hasEval |= program.name() == "eval";
+  bool noEvalSaid = false;
   auto runEvaluation = [&](const std::string &when) -> absl::Status {
+    if (!hasEval) {
+      // A plan compiled with --no-eval has no forward-only program to measure with.
+      if (!noEvalSaid) {
+        endBar();
+        std::printf("%s: no test accuracy (the plan was compiled with --no-eval)\n",
+                    when.c_str());
+      }
+      noEvalSaid = true;
+      return absl::OkStatus();
+    }
     auto result = evaluate(**runner, test, batchSize);
     if (!result.ok())
       return result.status();
@@ -551,6 +565,9 @@ int runTrain(const std::vector<std::string> &args) {
                                          result->accuracy, ", \"test_loss\": ", result->loss));
     return absl::OkStatus();
   };
+  if (validation && !hasEval)
+    return fail("early stopping measures a validation split with the plan's eval program, but "
+                "the plan was compiled with --no-eval; compile it without --no-eval");
   double bestValidation = -1;
   int64_t bestEpoch = 0, epochsWithoutImprovement = 0;
   std::string stopReason;

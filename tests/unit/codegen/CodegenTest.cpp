@@ -338,7 +338,7 @@ TEST_F(CodegenTest, FusionCutsTheMlpStepToAFewKernelsNamedAfterItsLayers) {
   int multiOp = 0;
   for (const plan::Kernel &kernel : fused->kernels()) {
     EXPECT_FALSE(kernel.kind().empty()) << kernel.name();
-    multiOp += kernel.source_ops_size() > 1;
+    multiOp += kernel.compute_ops() > 1;
     for (const plan::SourceOp &source : kernel.source_ops())
       EXPECT_FALSE(source.location().empty()) << kernel.name() << ": " << source.op_name();
   }
@@ -403,14 +403,15 @@ TEST_F(CodegenTest, OtherFunctionsBecomeProgramsSharingVariablesAndInputs) {
 }
 
 TEST_F(CodegenTest, CompilingTwiceGivesIdenticalBytes) {
-  auto first = compileMlp(32);
+  // With every stage on: fusion, both targets, memory planning.
+  auto first = compileMlp(32, false, codegen::CodegenOptions{});
   ASSERT_TRUE(first);
   mlir::FailureOr<plan::Plan> again = compileToPlan(*module_);
   ASSERT_TRUE(mlir::succeeded(again));
   // A fresh context parses and allocates everything anew.
   module_ = nullptr;
   context_ = makeContext();
-  auto second = compileMlp(32);
+  auto second = compileMlp(32, false, codegen::CodegenOptions{});
   ASSERT_TRUE(second);
   std::string bytes = plan::serializePlan(*first);
   EXPECT_EQ(bytes, plan::serializePlan(*again));

@@ -1,15 +1,18 @@
 //===- Codegen.h - From a graph-dialect training step to a plan -*- C++ -*-===//
 //
-// The back half of the compiler for the Vulkan target: turns a graph-dialect
+// The back half of the compiler for the Vulkan and CUDA targets: turns a graph-dialect
 // module (after kiln::addTrainingStepPipeline) into a kiln.plan.Plan that a
 // runtime executes as one submission per step.
 //
-// Every compute op becomes one dispatch of an embedded SPIR-V kernel template
-// (kernels/vulkan); every SSA value gets its own buffer (graph.read aliases
-// the variable's buffer and graph.reshape its operand's, since buffers are
-// row-major); graph.assign becomes a copy at the end of the step; barriers sit
-// exactly where a command touches a buffer that an earlier command since the
-// last barrier wrote, or writes one that such a command read.
+// kiln-fuse groups the compute ops into kernels; each becomes one dispatch of
+// a kernel generated for it (SPIR-V for Vulkan, PTX for CUDA); every kernel
+// result gets its own buffer (graph.read aliases the variable's buffer and
+// graph.reshape its operand's, since buffers are row-major); graph.assign
+// becomes a copy at the end of the step; barriers sit exactly where a command
+// touches a buffer that an earlier command since the last barrier wrote, or
+// writes one that such a command read. The memory planner then turns assign
+// copies into in-place updates where legal, packs the transients into one
+// arena and re-places the barriers by overlapping bytes.
 //
 // Kernels keep every element in 32 bits, i1 masks included; an i1 input or
 // output (one byte per element on the host) is converted by one extra
@@ -57,17 +60,16 @@ struct CodegenOptions {
   std::function<void(mlir::ModuleOp)> afterFusion;
 };
 
-/// Compiles `module` (not modified) into a plan for the Vulkan target. The module must hold
+/// Compiles `module` (not modified) into a plan for `options.targets`. The module must hold
 /// one `func.func @step` whose ops are graph ops, with graph.minimize already lowered by
 /// kiln-autodiff; it becomes the plan's step ("train"). Every other function (such as @eval
 /// from kiln-extract-eval) becomes one of the plan's programs, named after it, sharing the
 /// variables and inputs. The plan's graph_module holds the module's text with locations.
 ///
 /// Fails, after emitting an error diagnostic at the offending op's location that names the
-/// op and the reason, when something cannot run on the Vulkan target: an op outside the graph
-/// dialect, a tensor of rank above 6 in a strided kernel, a zero-element tensor, a tensor
-/// larger than 128 MiB, an i1 variable, a variable assigned twice, or a grid beyond the
-/// dispatch limits. Nothing is silently run on the host. Compiling the same module twice
+/// op and the reason, when something cannot run on the targets: an op outside the graph
+/// dialect, a zero-element tensor, a tensor larger than 128 MiB, an i1 variable, a variable
+/// assigned twice, or a grid beyond the dispatch limits. Nothing is silently run on the host. Compiling the same module twice
 /// gives plans that serialize to identical bytes.
 mlir::FailureOr<plan::Plan> compileToPlan(mlir::ModuleOp module,
                                           const CodegenOptions &options = {});

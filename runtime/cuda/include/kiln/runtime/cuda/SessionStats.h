@@ -38,6 +38,7 @@ struct SessionStats {
   uint64_t arenaBytes = 0;       ///< Plan.memory.arena_bytes (0 without a memory plan).
   uint64_t peakLiveBytes = 0;    ///< Plan.memory.peak_live_bytes.
   uint64_t naiveBytes = 0;       ///< Plan.memory.naive_bytes.
+  uint32_t fusedKernels = 0;     ///< Kernels computing more than one graph op.
   uint64_t ioBytes = 0;          ///< Device-side input and output buffers.
   uint64_t stagingBytes = 0;     ///< Pinned host staging of every slot (inputs + outputs).
   uint64_t deviceMemoryBytes = 0; ///< Sum of all cuMemAlloc sizes.
