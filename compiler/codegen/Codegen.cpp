@@ -178,8 +178,8 @@ private:
   LogicalResult addConstant(graph::ConstantOp op);
   LogicalResult addKernelCall(func::CallOp call);
   /// Adds `kernel`, compiled for every target, as plan kernel `name`.
-  FailureOr<uint32_t> addKernel(llvm::StringRef name, const EmittedKernel &kernel,
-                                Operation *where, unsigned outputCount, unsigned bindingCount);
+  FailureOr<uint32_t> addKernel(llvm::StringRef name, const EmittedKernel &kernel, Operation *where,
+                                unsigned outputCount, unsigned bindingCount);
   /// Appends a dispatch converting an i1 mask between host bytes and kernel words.
   LogicalResult addMaskConversion(Operation *op, int64_t count, bool pack, uint32_t destination,
                                   uint32_t source);
@@ -420,9 +420,9 @@ FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedK
   FailureOr<EmittedKernel> kernel = emitKernel(callee);
   if (failed(kernel))
     return failure();
-  FailureOr<uint32_t> index = addKernel(callee.getSymName(), *kernel, callee,
-                                        callee.getNumResults(),
-                                        callee.getNumResults() + callee.getNumArguments());
+  FailureOr<uint32_t> index =
+      addKernel(callee.getSymName(), *kernel, callee, callee.getNumResults(),
+                callee.getNumResults() + callee.getNumArguments());
   if (failed(index))
     return failure();
   plan::Kernel *entry = plan_.mutable_kernels(*index);

@@ -99,7 +99,8 @@ private:
   }
 
   Value linearize(llvm::ArrayRef<Value> idx, llvm::ArrayRef<int64_t> shape) {
-    if (!siteIdx_.empty() && shape == llvm::ArrayRef<int64_t>(siteShape_) && llvm::equal(idx, siteIdx_))
+    if (!siteIdx_.empty() && shape == llvm::ArrayRef<int64_t>(siteShape_) &&
+        llvm::equal(idx, siteIdx_))
       return siteLinear_;
     Value linear = index(0);
     int64_t stride = 1;
@@ -116,7 +117,8 @@ private:
     int64_t stride = product(shape);
     for (size_t d = 0; d < shape.size(); ++d) {
       stride /= shape[d];
-      Value quotient = stride == 1 ? linear : b_.create<arith::DivUIOp>(loc_, linear, index(stride));
+      Value quotient =
+          stride == 1 ? linear : b_.create<arith::DivUIOp>(loc_, linear, index(stride));
       idx[d] = shape[d] == 1 ? index(0)
                : d == 0      ? quotient
                              : b_.create<arith::RemUIOp>(loc_, quotient, index(shape[d]));
@@ -178,8 +180,9 @@ private:
         return op->emitOpError("internal compiler error: a non-splat constant inside a kernel");
       Type element = dense.getElementType();
       if (element.isF32())
-        return b_.create<arith::ConstantOp>(loc_, b_.getF32FloatAttr(
-                                                      dense.getSplatValue<APFloat>().convertToFloat()))
+        return b_
+            .create<arith::ConstantOp>(
+                loc_, b_.getF32FloatAttr(dense.getSplatValue<APFloat>().convertToFloat()))
             .getResult();
       if (element.isInteger(1))
         return b_.create<arith::ConstantIntOp>(loc_, dense.getSplatValue<bool>(), 1).getResult();
@@ -226,7 +229,8 @@ private:
           })
           .Case([&](graph::SigmoidOp) {
             Value e = b_.create<math::ExpOp>(loc_, b_.create<arith::NegFOp>(loc_, *x));
-            return b_.create<arith::DivFOp>(loc_, f32(1.0), b_.create<arith::AddFOp>(loc_, f32(1.0), e))
+            return b_
+                .create<arith::DivFOp>(loc_, f32(1.0), b_.create<arith::AddFOp>(loc_, f32(1.0), e))
                 .getResult();
           })
           .Default([](Operation *) { return Value(); });
@@ -237,10 +241,14 @@ private:
       if (failed(lhs) || failed(rhs))
         return failure();
       return llvm::TypeSwitch<Operation *, Value>(op)
-          .Case([&](graph::AddOp) { return b_.create<arith::AddFOp>(loc_, *lhs, *rhs).getResult(); })
-          .Case([&](graph::SubOp) { return b_.create<arith::SubFOp>(loc_, *lhs, *rhs).getResult(); })
-          .Case([&](graph::MulOp) { return b_.create<arith::MulFOp>(loc_, *lhs, *rhs).getResult(); })
-          .Case([&](graph::DivOp) { return b_.create<arith::DivFOp>(loc_, *lhs, *rhs).getResult(); })
+          .Case(
+              [&](graph::AddOp) { return b_.create<arith::AddFOp>(loc_, *lhs, *rhs).getResult(); })
+          .Case(
+              [&](graph::SubOp) { return b_.create<arith::SubFOp>(loc_, *lhs, *rhs).getResult(); })
+          .Case(
+              [&](graph::MulOp) { return b_.create<arith::MulFOp>(loc_, *lhs, *rhs).getResult(); })
+          .Case(
+              [&](graph::DivOp) { return b_.create<arith::DivFOp>(loc_, *lhs, *rhs).getResult(); })
           .Case([&](graph::MaxOp) {
             return b_.create<arith::MaximumFOp>(loc_, *lhs, *rhs).getResult();
           })
@@ -344,8 +352,8 @@ private:
   llvm::SmallSet<unsigned, 4> directReads_;
 };
 
-llvm::SmallVector<unsigned>
-KernelBodyEmitter::resultsDependingOn(llvm::ArrayRef<Operation *> roots, bool depend) {
+llvm::SmallVector<unsigned> KernelBodyEmitter::resultsDependingOn(llvm::ArrayRef<Operation *> roots,
+                                                                  bool depend) {
   llvm::DenseSet<Value> dependent;
   for (Operation *root : roots)
     for (Value result : root->getResults())
@@ -402,8 +410,8 @@ LogicalResult KernelBodyEmitter::emitPointwise() {
   for (auto &shape : shapes)
     total += product(shape);
   workgroup_ = {static_cast<uint32_t>(kPointwiseWorkgroup), 1, 1};
-  int64_t groups = std::clamp<int64_t>((total + kPointwiseWorkgroup - 1) / kPointwiseWorkgroup, 1,
-                                       kMaxGroups);
+  int64_t groups =
+      std::clamp<int64_t>((total + kPointwiseWorkgroup - 1) / kPointwiseWorkgroup, 1, kMaxGroups);
   grid_ = {static_cast<uint32_t>(groups), 1, 1};
 
   Value thread = b_.create<gpu::ThreadIdOp>(loc_, gpu::Dimension::x);
@@ -422,8 +430,7 @@ LogicalResult KernelBodyEmitter::emitPointwise() {
     if (shapes.size() > 1) {
       Value inside = b_.create<arith::AndIOp>(
           loc_, b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::uge, element, index(start)),
-          b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::ult, element,
-                                   index(start + count)));
+          b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::ult, element, index(start + count)));
       auto branch = b_.create<scf::IfOp>(loc_, inside, /*withElseRegion=*/false);
       b_.setInsertionPointToStart(&branch.getThenRegion().front());
       linear = start == 0 ? element : b_.create<arith::SubIOp>(loc_, element, index(start));
@@ -502,7 +509,8 @@ LogicalResult KernelBodyEmitter::emitMatmul(graph::MatmulOp matmul) {
       {
         OpBuilder::InsertionGuard guard(b_);
         b_.setInsertionPointToStart(&branch.getThenRegion().front());
-        // outerMajorInMemory: element (outer, depth) at outer * k + depth; else depth * extent + outer.
+        // outerMajorInMemory: element (outer, depth) at outer * k + depth; else depth * extent +
+        // outer.
         Value offset =
             outerMajorInMemory
                 ? b_.create<arith::AddIOp>(
@@ -547,11 +555,10 @@ LogicalResult KernelBodyEmitter::emitMatmul(graph::MatmulOp matmul) {
       for (int64_t i = 0; i < kPerThread; ++i) {
         Value row = b_.create<arith::AddIOp>(loc_, ty, index(i * kThreadsPerSide));
         a.push_back(b_.create<memref::LoadOp>(loc_, lhsTile,
-                                             b_.create<arith::AddIOp>(loc_, kk, row).getResult()));
+                                              b_.create<arith::AddIOp>(loc_, kk, row).getResult()));
         Value column = b_.create<arith::AddIOp>(loc_, tx, index(i * kThreadsPerSide));
-        bValues.push_back(
-            b_.create<memref::LoadOp>(loc_, rhsTile,
-                                      b_.create<arith::AddIOp>(loc_, kk, column).getResult()));
+        bValues.push_back(b_.create<memref::LoadOp>(
+            loc_, rhsTile, b_.create<arith::AddIOp>(loc_, kk, column).getResult()));
       }
       llvm::SmallVector<Value> next;
       for (int64_t i = 0; i < kPerThread; ++i)
@@ -625,7 +632,8 @@ LogicalResult KernelBodyEmitter::emitReduction(Operation *reduction) {
   OpBuilder::InsertionGuard guard(b_);
   if (static_cast<int64_t>(grid_[0]) * grid_[1] != outputs) {
     // The whole workgroup takes the same branch, so its barriers stay uniform.
-    Value inside = b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::ult, output, index(outputs));
+    Value inside =
+        b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::ult, output, index(outputs));
     auto branch = b_.create<scf::IfOp>(loc_, inside, /*withElseRegion=*/false);
     b_.setInsertionPointToStart(&branch.getThenRegion().front());
   }
@@ -634,8 +642,8 @@ LogicalResult KernelBodyEmitter::emitReduction(Operation *reduction) {
   llvm::SmallVector<unsigned> epilogueResults = resultsDependingOn({reduction}, true);
 
   Value identity = isMax ? f32(-std::numeric_limits<float>::infinity()) : f32(0.0);
-  auto loop = b_.create<scf::ForOp>(loc_, thread, index(reduced), index(threads),
-                                    ValueRange{identity});
+  auto loop =
+      b_.create<scf::ForOp>(loc_, thread, index(reduced), index(threads), ValueRange{identity});
   {
     OpBuilder::InsertionGuard loopGuard(b_);
     b_.setInsertionPointToStart(loop.getBody());
@@ -719,14 +727,15 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
   Value base = b_.create<arith::AddIOp>(
       loc_, b_.create<arith::MulIOp>(loc_, outer, index(length * innerCount)), innerIndex);
   auto elementLinear = [&](Value j) {
-    return b_.create<arith::AddIOp>(loc_, base, b_.create<arith::MulIOp>(loc_, j, index(innerCount)))
+    return b_
+        .create<arith::AddIOp>(loc_, base, b_.create<arith::MulIOp>(loc_, j, index(innerCount)))
         .getResult();
   };
 
   // Passes over the row, each combining one value per element.
   auto pass = [&](Value initial, llvm::function_ref<Value(Value, Value)> step) {
-    auto loop = b_.create<scf::ForOp>(loc_, thread, index(length), index(threads),
-                                      ValueRange{initial});
+    auto loop =
+        b_.create<scf::ForOp>(loc_, thread, index(length), index(threads), ValueRange{initial});
     OpBuilder::InsertionGuard loopGuard(b_);
     b_.setInsertionPointToStart(loop.getBody());
     Value element = b_.create<memref::LoadOp>(loc_, xBuffer, elementLinear(loop.getInductionVar()));
@@ -871,9 +880,9 @@ FailureOr<EmittedKernel> KernelBodyEmitter::emit() {
   b_.setInsertionPointToStart(moduleOp.getBody());
   auto gpuModule = b_.create<gpu::GPUModuleOp>(loc_, "kernels");
   b_.setInsertionPointToStart(gpuModule.getBody());
-  auto workgroupMemory = MemRefType::get(
-      {kTileElements}, b_.getF32Type(), AffineMap(),
-      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup));
+  auto workgroupMemory =
+      MemRefType::get({kTileElements}, b_.getF32Type(), AffineMap(),
+                      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup));
   llvm::SmallVector<Type> workgroupTypes;
   bool isMatmul = anchor && llvm::isa<graph::MatmulOp>(anchor);
   bool needsScratch = anchor || !rowOps.empty();
@@ -974,8 +983,8 @@ FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
   auto index = [&](int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v).getResult(); };
   auto i32 = [&](int64_t v) { return b.create<arith::ConstantIntOp>(loc, v, 32).getResult(); };
   int64_t items = pack ? packedWords : count;
-  int64_t groups = std::clamp<int64_t>((items + kPointwiseWorkgroup - 1) / kPointwiseWorkgroup, 1,
-                                       kMaxGroups);
+  int64_t groups =
+      std::clamp<int64_t>((items + kPointwiseWorkgroup - 1) / kPointwiseWorkgroup, 1, kMaxGroups);
   Value first = b.create<arith::AddIOp>(
       loc,
       b.create<arith::MulIOp>(loc, b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x),
@@ -989,8 +998,8 @@ FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
     // Word i holds mask elements 4i..4i+3, one byte each, least significant first.
     Value word = i32(0);
     for (int64_t j = 0; j < 4; ++j) {
-      Value element = b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, i, index(4)), index(j));
+      Value element =
+          b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, i, index(4)), index(j));
       Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, element, index(count));
       Value safe = b.create<arith::SelectOp>(loc, inside, element, index(0));
       Value loaded = b.create<memref::LoadOp>(loc, input, safe);
@@ -1001,11 +1010,12 @@ FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
     }
     b.create<memref::StoreOp>(loc, word, output, i);
   } else {
-    Value word = b.create<memref::LoadOp>(
-        loc, input, b.create<arith::DivUIOp>(loc, i, index(4)).getResult());
+    Value word = b.create<memref::LoadOp>(loc, input,
+                                          b.create<arith::DivUIOp>(loc, i, index(4)).getResult());
     Value shift = b.create<arith::MulIOp>(
-        loc, b.create<arith::IndexCastOp>(loc, b.getI32Type(),
-                                          b.create<arith::RemUIOp>(loc, i, index(4))),
+        loc,
+        b.create<arith::IndexCastOp>(loc, b.getI32Type(),
+                                     b.create<arith::RemUIOp>(loc, i, index(4))),
         i32(8));
     Value byte = b.create<arith::AndIOp>(loc, b.create<arith::ShRUIOp>(loc, word, shift), i32(255));
     Value value = b.create<arith::ExtUIOp>(
@@ -1018,16 +1028,16 @@ FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
   result.groupCount = {static_cast<uint32_t>(groups), 1, 1};
   function->setAttr("known_block_size",
                     b.getDenseI32ArrayAttr({static_cast<int32_t>(kPointwiseWorkgroup), 1, 1}));
-  function->setAttr(spirv::getEntryPointABIAttrName(),
-                    spirv::getEntryPointABIAttr(
-                        context, {static_cast<int32_t>(kPointwiseWorkgroup), 1, 1}));
+  function->setAttr(
+      spirv::getEntryPointABIAttrName(),
+      spirv::getEntryPointABIAttr(context, {static_cast<int32_t>(kPointwiseWorkgroup), 1, 1}));
   result.gpuModule = gpuModule;
   return result;
 }
 
 void registerKernelEmitterDialects(DialectRegistry &registry) {
-  registry.insert<arith::ArithDialect, gpu::GPUDialect, math::MathDialect,
-                  memref::MemRefDialect, scf::SCFDialect, spirv::SPIRVDialect>();
+  registry.insert<arith::ArithDialect, gpu::GPUDialect, math::MathDialect, memref::MemRefDialect,
+                  scf::SCFDialect, spirv::SPIRVDialect>();
 }
 
 FailureOr<EmittedKernel> emitKernel(func::FuncOp kernel) {

@@ -60,9 +60,9 @@ enum class GroupKind { Pointwise, Matmul, Reduction, Row };
 
 /// Where in its group a value lives: the iteration space one thread covers.
 enum class Space {
-  Main,     // pointwise groups: the group's shape; matmuls: the product's shape
-  Operand,  // reductions: the operand's shape (prologue); rows: one element of the row
-  Result,   // reductions: the result's shape (epilogue); rows: one row
+  Main,    // pointwise groups: the group's shape; matmuls: the product's shape
+  Operand, // reductions: the operand's shape (prologue); rows: one element of the row
+  Result,  // reductions: the result's shape (epilogue); rows: one row
 };
 
 OpClass classify(Operation *op) {
@@ -114,11 +114,11 @@ void collectLayers(Location loc, llvm::SetVector<llvm::StringRef> &layers) {
 struct Group {
   int id = 0;
   GroupKind kind = GroupKind::Pointwise;
-  Operation *anchor = nullptr;  // the matmul, reduction or (first) row op
+  Operation *anchor = nullptr; // the matmul, reduction or (first) row op
   llvm::SmallVector<Operation *> ops;
-  llvm::SmallVector<int64_t> shape;  // pointwise: the group's shape
+  llvm::SmallVector<int64_t> shape; // pointwise: the group's shape
   int firstPosition = 0;
-  bool horizontal = false;  // a merged multi-tensor group
+  bool horizontal = false; // a merged multi-tensor group
 };
 
 class KernelFormer {
@@ -175,11 +175,11 @@ private:
     group->anchor = kind == GroupKind::Pointwise ? nullptr : anchor;
     group->firstPosition = position_.lookup(anchor);
     selfParts_.push_back({group});
-    add(group, anchor, kind == GroupKind::Pointwise || kind == GroupKind::Matmul ? Space::Main
-                       : kind == GroupKind::Row && llvm::isa<SoftmaxCrossEntropyOp>(anchor)
-                           ? Space::Result
-                       : kind == GroupKind::Row ? Space::Operand
-                                                : Space::Result);
+    add(group, anchor,
+        kind == GroupKind::Pointwise || kind == GroupKind::Matmul            ? Space::Main
+        : kind == GroupKind::Row && llvm::isa<SoftmaxCrossEntropyOp>(anchor) ? Space::Result
+        : kind == GroupKind::Row                                             ? Space::Operand
+                                                                             : Space::Result);
     if (kind == GroupKind::Pointwise)
       group->shape.assign(shapeOf(anchor->getResult(0)).begin(),
                           shapeOf(anchor->getResult(0)).end());
@@ -208,8 +208,7 @@ private:
 
   /// Groups whose values `consumer` needs to read `value`: the value's group, or, for a
   /// view it recomputes, its sources' groups.
-  void sourceGroups(Value value, Operation *consumer,
-                    llvm::SmallSetVector<Group *, 4> &out) const {
+  void sourceGroups(Value value, Operation *consumer, llvm::SmallSetVector<Group *, 4> &out) const {
     Operation *def = value.getDefiningOp();
     if (!def)
       return;
@@ -493,7 +492,8 @@ private:
         leaf(operand, op);
     for (Operation *op : members)
       for (Value result : op->getResults())
-        if (llvm::any_of(result.getUsers(), [&](Operation *user) { return !members.contains(user); }))
+        if (llvm::any_of(result.getUsers(),
+                         [&](Operation *user) { return !members.contains(user); }))
           bindings.insert(result);
     return bindings;
   }
@@ -724,8 +724,7 @@ private:
       builder.create<func::ReturnOp>(callee.getLoc(), returned);
       symbols_.insert(callee);
 
-      outlined[index] = {callee, llvm::SmallVector<Value>(leaves.begin(), leaves.end()),
-                         results};
+      outlined[index] = {callee, llvm::SmallVector<Value>(leaves.begin(), leaves.end()), results};
       ++counts.kernels;
     }
 
@@ -748,7 +747,8 @@ private:
       llvm::SmallSet<int, 8> producers;
       for (Value value : reads) {
         int producer = itemOfValue(value);
-        if (producer >= 0 && producer != static_cast<int>(index) && producers.insert(producer).second) {
+        if (producer >= 0 && producer != static_cast<int>(index) &&
+            producers.insert(producer).second) {
           users[producer].push_back(static_cast<int>(index));
           ++pending[index];
         }
@@ -855,15 +855,16 @@ struct FusePass : impl::FuseBase<FusePass> {
       numRefused += counts.refused;
       // Release builds of LLVM compile statistics out; the totals also go on the program.
       Builder builder(program.getContext());
-      program->setAttr("kiln.fusion",
-                       builder.getDictionaryAttr({
-                           builder.getNamedAttr("kernels", builder.getI64IntegerAttr(counts.kernels)),
-                           builder.getNamedAttr("fused_ops", builder.getI64IntegerAttr(counts.fusedOps)),
-                           builder.getNamedAttr("epilogues", builder.getI64IntegerAttr(counts.epilogues)),
-                           builder.getNamedAttr("prologues", builder.getI64IntegerAttr(counts.prologues)),
-                           builder.getNamedAttr("horizontal", builder.getI64IntegerAttr(counts.horizontal)),
-                           builder.getNamedAttr("refused", builder.getI64IntegerAttr(counts.refused)),
-                       }));
+      program->setAttr(
+          "kiln.fusion",
+          builder.getDictionaryAttr({
+              builder.getNamedAttr("kernels", builder.getI64IntegerAttr(counts.kernels)),
+              builder.getNamedAttr("fused_ops", builder.getI64IntegerAttr(counts.fusedOps)),
+              builder.getNamedAttr("epilogues", builder.getI64IntegerAttr(counts.epilogues)),
+              builder.getNamedAttr("prologues", builder.getI64IntegerAttr(counts.prologues)),
+              builder.getNamedAttr("horizontal", builder.getI64IntegerAttr(counts.horizontal)),
+              builder.getNamedAttr("refused", builder.getI64IntegerAttr(counts.refused)),
+          }));
     }
   }
 };

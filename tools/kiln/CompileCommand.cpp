@@ -119,12 +119,11 @@ int runCompile(const std::vector<std::string> &rawArgs) {
   std::vector<std::string> args;
   for (const std::string &arg : rawArgs)
     args.push_back(arg == "-o" ? "--output" : arg);
-  auto parsed =
-      Arguments::parse(args,
-                       {"output", "target", "optimizer", "lr", "momentum", "weight-decay", "beta1",
-                        "beta2", "epsilon", "emit-mlir", "dump-ir-after", "dump-dir"},
-                       {"nesterov", "no-eval", "print-ir-after-all", "time-passes", "no-fusion",
-                        "explain-fusion"});
+  auto parsed = Arguments::parse(
+      args,
+      {"output", "target", "optimizer", "lr", "momentum", "weight-decay", "beta1", "beta2",
+       "epsilon", "emit-mlir", "dump-ir-after", "dump-dir"},
+      {"nesterov", "no-eval", "print-ir-after-all", "time-passes", "no-fusion", "explain-fusion"});
   if (!parsed.ok())
     return fail(std::string(parsed.status().message()));
   const Arguments &a = *parsed;
@@ -194,7 +193,7 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     for (mlir::Pass &pass : pm.getPasses())
       if (std::find(passes.begin(), passes.end(), pass.getArgument()) == passes.end())
         passes.push_back(pass.getArgument().str());
-    passes.push_back("kiln-fuse");  // run by code generation, on a copy of the module
+    passes.push_back("kiln-fuse"); // run by code generation, on a copy of the module
     if (*selected != "all" && std::find(passes.begin(), passes.end(), *selected) == passes.end()) {
       std::string known;
       for (const std::string &pass : passes)

@@ -545,8 +545,7 @@ int runTrain(const std::vector<std::string> &args) {
       // A plan compiled with --no-eval has no forward-only program to measure with.
       if (!noEvalSaid) {
         endBar();
-        std::printf("%s: no test accuracy (the plan was compiled with --no-eval)\n",
-                    when.c_str());
+        std::printf("%s: no test accuracy (the plan was compiled with --no-eval)\n", when.c_str());
       }
       noEvalSaid = true;
       return absl::OkStatus();

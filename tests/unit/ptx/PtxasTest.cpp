@@ -93,8 +93,9 @@ INSTANTIATE_TEST_SUITE_P(Cuda, RegistryPtx, testing::ValuesIn(ops_test::sampleIn
                          ops_test::sampleName);
 
 TEST(SamplePtx, FusedAndUnfusedMlpKernelsAssemble) {
-  for (const char *optimizer : {R"({kind = "sgd", learning_rate = 0.1 : f64, momentum = 0.9 : f64})",
-                                R"({kind = "adam", learning_rate = 1.0e-03 : f64})"}) {
+  for (const char *optimizer :
+       {R"({kind = "sgd", learning_rate = 0.1 : f64, momentum = 0.9 : f64})",
+        R"({kind = "adam", learning_rate = 1.0e-03 : f64})"}) {
     expectPtxAssembles(codegen_test::mlpModuleText(32, optimizer), true, /*fusion=*/true);
     expectPtxAssembles(codegen_test::mlpModuleText(32, optimizer), true, /*fusion=*/false);
   }

@@ -60,20 +60,24 @@ const std::string &vulkanUnavailableReason() {
   return reason;
 }
 
-absl::StatusOr<plan::Plan> compileForVulkan(mlir::ModuleOp module) {
+absl::StatusOr<plan::Plan> compileForVulkan(mlir::ModuleOp module, bool fusion) {
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(module.getContext(), [&](mlir::Diagnostic &d) {
     diagnostics += d.str() + "\n";
     return mlir::success();
   });
-  mlir::FailureOr<plan::Plan> plan = codegen::compileToPlan(module);
+  codegen::CodegenOptions options;
+  options.fusion = fusion;
+  options.targets = {plan::TARGET_VULKAN}; // PtxasTest checks the PTX of the same kernels
+  mlir::FailureOr<plan::Plan> plan = codegen::compileToPlan(module, options);
   if (mlir::failed(plan))
     return absl::InvalidArgumentError("codegen failed:\n" + diagnostics);
   return *std::move(plan);
 }
 
-absl::StatusOr<std::unique_ptr<vulkan::Session>> createValidatedSession(mlir::ModuleOp module) {
-  absl::StatusOr<plan::Plan> plan = compileForVulkan(module);
+absl::StatusOr<std::unique_ptr<vulkan::Session>> createValidatedSession(mlir::ModuleOp module,
+                                                                        bool fusion) {
+  absl::StatusOr<plan::Plan> plan = compileForVulkan(module, fusion);
   if (!plan.ok())
     return plan.status();
   vulkan::SessionOptions options;

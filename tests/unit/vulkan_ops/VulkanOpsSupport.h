@@ -37,10 +37,11 @@ const std::string &vulkanUnavailableReason();
   } while (false)
 
 /// Compiles `module` for Vulkan; InvalidArgument holding the diagnostics on failure.
-absl::StatusOr<plan::Plan> compileForVulkan(mlir::ModuleOp module);
+absl::StatusOr<plan::Plan> compileForVulkan(mlir::ModuleOp module, bool fusion = true);
 
 /// compileForVulkan, then a session with validation and synchronization validation on.
-absl::StatusOr<std::unique_ptr<vulkan::Session>> createValidatedSession(mlir::ModuleOp module);
+absl::StatusOr<std::unique_ptr<vulkan::Session>> createValidatedSession(mlir::ModuleOp module,
+                                                                        bool fusion = true);
 
 /// The Vulkan target as the op registry's device under test (float32 only: float64 requests
 /// return Unimplemented). Each prepared step appends its session's validation messages to

@@ -31,8 +31,8 @@
 
 #include <functional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 namespace kiln::codegen {
 
@@ -69,8 +69,8 @@ struct CodegenOptions {
 /// Fails, after emitting an error diagnostic at the offending op's location that names the
 /// op and the reason, when something cannot run on the targets: an op outside the graph
 /// dialect, a zero-element tensor, a tensor larger than 128 MiB, an i1 variable, a variable
-/// assigned twice, or a grid beyond the dispatch limits. Nothing is silently run on the host. Compiling the same module twice
-/// gives plans that serialize to identical bytes.
+/// assigned twice, or a grid beyond the dispatch limits. Nothing is silently run on the host.
+/// Compiling the same module twice gives plans that serialize to identical bytes.
 mlir::FailureOr<plan::Plan> compileToPlan(mlir::ModuleOp module,
                                           const CodegenOptions &options = {});
 

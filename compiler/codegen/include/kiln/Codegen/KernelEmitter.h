@@ -47,9 +47,8 @@ mlir::FailureOr<EmittedKernel> emitKernel(mlir::func::FuncOp kernel);
 /// A kernel converting a `count`-element i1 mask between the host's layout (one byte per
 /// element, packed four to a 32-bit word) and the kernels' (one word per element): binding 0
 /// is written, binding 1 read; `pack` goes from words to bytes.
-mlir::FailureOr<EmittedKernel> emitMaskConversion(mlir::MLIRContext *context,
-                                                  mlir::Location loc, llvm::StringRef name,
-                                                  int64_t count, bool pack);
+mlir::FailureOr<EmittedKernel> emitMaskConversion(mlir::MLIRContext *context, mlir::Location loc,
+                                                  llvm::StringRef name, int64_t count, bool pack);
 
 } // namespace kiln::codegen
 
