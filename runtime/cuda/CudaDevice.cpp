@@ -21,8 +21,8 @@ absl::StatusOr<std::vector<CudaDeviceInfo>> listCudaDevices() {
   if (driver.initResult == CUDA_ERROR_NO_DEVICE)
     return devices;
   if (driver.initResult != CUDA_SUCCESS)
-    return cudaError(driver, driver.initResult, "cuInit", "initialising the CUDA driver",
-                     __FILE__, __LINE__);
+    return cudaError(driver, driver.initResult, "cuInit", "initialising the CUDA driver", __FILE__,
+                     __LINE__);
   int count = 0;
   KILN_CU_CHECK(driver, "counting CUDA devices", cuDeviceGetCount, &count);
   for (int index = 0; index < count; ++index) {
@@ -89,11 +89,12 @@ absl::StatusOr<int> selectPtxCode(const plan::Kernel &kernel, int major, int min
     return absl::FailedPreconditionError(
         absl::StrCat("kernel '", kernel.name(), "' has no PTX; recompile with --target=cuda"));
   if (best < 0)
-    return absl::FailedPreconditionError(absl::StrCat(
-        "kernel '", kernel.name(), "' has PTX for ", absl::StrJoin(archs, ", "),
-        " but the device has compute capability ", computeCapabilityName(major, minor),
-        "; recompile for an arch <= sm_", device, " (HINT: kiln compile --target=cuda "
-        "emits sm_80 and sm_90)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("kernel '", kernel.name(), "' has PTX for ", absl::StrJoin(archs, ", "),
+                     " but the device has compute capability ", computeCapabilityName(major, minor),
+                     "; recompile for an arch <= sm_", device,
+                     " (HINT: kiln compile --target=cuda "
+                     "emits sm_80 and sm_90)"));
   return best;
 }
 
@@ -102,16 +103,17 @@ absl::Status checkPlanForCuda(const plan::Plan &plan) {
     std::vector<std::string> targets;
     for (int target : plan.metadata().targets())
       targets.push_back(plan::targetName(static_cast<plan::Target>(target)));
-    return absl::FailedPreconditionError(absl::StrCat(
-        "plan '", plan.metadata().model_name(), "' was compiled for ",
-        targets.empty() ? std::string("no target") : absl::StrJoin(targets, ", "),
-        ", not cuda; its kernels carry no PTX (recompile with --target=cuda)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("plan '", plan.metadata().model_name(), "' was compiled for ",
+                     targets.empty() ? std::string("no target") : absl::StrJoin(targets, ", "),
+                     ", not cuda; its kernels carry no PTX (recompile with --target=cuda)"));
   }
   for (const plan::Kernel &kernel : plan.kernels()) {
     if (kernel.ptx_code().empty())
-      return absl::FailedPreconditionError(absl::StrCat(
-          "kernel '", kernel.name(), "' has no PTX, so the plan cannot run on CUDA; recompile "
-          "with --target=cuda"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("kernel '", kernel.name(),
+                       "' has no PTX, so the plan cannot run on CUDA; recompile "
+                       "with --target=cuda"));
     if (kernel.push_constant_size() > 0)
       return absl::FailedPreconditionError(absl::StrCat(
           "kernel '", kernel.name(), "' uses ", kernel.push_constant_size(),

@@ -48,19 +48,18 @@ absl::StatusOr<std::unique_ptr<CudaDriver>> open(const std::string &path) {
   void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char *error = dlerror();
-    return absl::FailedPreconditionError(
-        absl::StrCat("CUDA driver not found: dlopen(\"", path,
-                     "\") failed: ", error ? error : "unknown error",
-                     " (HINT: install the NVIDIA driver, or set ", kDriverPathVariable,
-                     " to the path of libcuda.so.1)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "CUDA driver not found: dlopen(\"", path, "\") failed: ", error ? error : "unknown error",
+        " (HINT: install the NVIDIA driver, or set ", kDriverPathVariable,
+        " to the path of libcuda.so.1)"));
   }
   // The library stays loaded for the life of the process: the driver does not support being
   // unloaded while contexts exist.
   auto driver = std::make_unique<CudaDriver>();
   driver->path = path;
 #define KILN_CUDA_ENTRY(name)                                                                      \
-  KILN_RETURN_IF_ERROR(resolve(library, path, KILN_SYMBOL(name),                                   \
-                               olderSymbol(KILN_SYMBOL(name)), driver->name));
+  KILN_RETURN_IF_ERROR(                                                                            \
+      resolve(library, path, KILN_SYMBOL(name), olderSymbol(KILN_SYMBOL(name)), driver->name));
 #include "kiln/runtime/cuda/CudaEntryPoints.def"
 #undef KILN_CUDA_ENTRY
   driver->initResult = driver->cuInit(0);
@@ -103,8 +102,8 @@ std::string formatCudaError(std::string_view call, std::string_view activity,
                             std::string_view resultName, std::string_view resultDescription,
                             std::string_view detail, const char *file, int line) {
   std::string message(call);
-  absl::StrAppend(&message, "(", absl::string_view(activity.data(), activity.size()), "): ",
-                  absl::string_view(resultName.data(), resultName.size()));
+  absl::StrAppend(&message, "(", absl::string_view(activity.data(), activity.size()),
+                  "): ", absl::string_view(resultName.data(), resultName.size()));
   if (!resultDescription.empty())
     absl::StrAppend(&message, ": ",
                     absl::string_view(resultDescription.data(), resultDescription.size()));

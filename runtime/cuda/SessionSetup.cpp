@@ -77,8 +77,7 @@ absl::Status Session::openContext(CUdevice device) {
 
 absl::Status Session::loadKernels() {
   for (const plan::Kernel &kernel : plan_.kernels()) {
-    absl::StatusOr<int> chosen =
-        selectPtxCode(kernel, device_.computeMajor, device_.computeMinor);
+    absl::StatusOr<int> chosen = selectPtxCode(kernel, device_.computeMajor, device_.computeMinor);
     if (!chosen.ok())
       return chosen.status();
     const plan::PtxCode &code = kernel.ptx_code(*chosen);
@@ -100,8 +99,7 @@ absl::Status Session::loadKernels() {
     }
     modules_.push_back(module);
     CUfunction function = nullptr;
-    CUresult found =
-        driver_.cuModuleGetFunction(&function, module, kernel.entry_point().c_str());
+    CUresult found = driver_.cuModuleGetFunction(&function, module, kernel.entry_point().c_str());
     if (found != CUDA_SUCCESS)
       return cudaError(driver_, found, "cuModuleGetFunction",
                        absl::StrCat(activity, ", entry point \"", kernel.entry_point(), "\""),
@@ -162,8 +160,8 @@ absl::Status Session::uploadInitialValues() {
   // kernel reads a transient before writing it; then upload (stream order: after the zeroing).
   for (int index = 0; index < plan_.buffers_size(); ++index) {
     const plan::Buffer &buffer = plan_.buffers(index);
-    if (buffer.role() == plan::BUFFER_ROLE_VARIABLE || buffer.role() == plan::BUFFER_ROLE_CONSTANT ||
-        buffer.in_arena())
+    if (buffer.role() == plan::BUFFER_ROLE_VARIABLE ||
+        buffer.role() == plan::BUFFER_ROLE_CONSTANT || buffer.in_arena())
       continue;
     KILN_CU_CHECK(driver_, absl::StrCat("zeroing buffer '", buffer.name(), "'"), cuMemsetD8Async,
                   address(index), 0, buffer.size_bytes(), stream_);

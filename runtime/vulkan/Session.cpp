@@ -10,6 +10,7 @@
 #include "kiln/runtime/vulkan/Session.h"
 
 #include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/ProgramIO.h"
 #include "kiln/runtime/vulkan/VulkanCheck.h"
 
 #include "absl/strings/str_cat.h"
@@ -23,34 +24,11 @@ namespace kiln::vulkan {
 
 namespace {
 
-std::vector<int64_t> shapeOf(const plan::TensorSpec &tensor) {
-  return std::vector<int64_t>(tensor.shape().begin(), tensor.shape().end());
-}
-
 /// Debian's abseil has its own string_view, which StrCat and hash lookups take.
 absl::string_view toAbsl(std::string_view text) { return {text.data(), text.size()}; }
 
-bool isFloat(kiln::DType dtype) { return dtype == kiln::DType::kF32 || dtype == kiln::DType::kF64; }
-
-/// `value` as the dtype of `tensor` (converting between f32 and f64), or InvalidArgument
-/// naming `what` if the shape or dtype differs.
-absl::StatusOr<HostTensor> matchTensor(const HostTensor &value, const plan::TensorSpec &tensor,
-                                       const std::string &what) {
-  kiln::DType expected = *plan::hostDType(tensor.dtype());
-  bool dtypeFits = value.dtype() == expected || (isFloat(value.dtype()) && isFloat(expected));
-  if (!dtypeFits || value.shape() != shapeOf(tensor))
-    return absl::InvalidArgumentError(absl::StrCat(what, " expects ", plan::describeTensor(tensor),
-                                                   " but got ", value.describe()));
-  return value.convertTo(expected);
-}
-
-std::string listNames(const absl::flat_hash_map<std::string, int> &index) {
-  std::vector<std::string> names;
-  for (const auto &[name, position] : index)
-    names.push_back(name);
-  std::sort(names.begin(), names.end());
-  return names.empty() ? "(none)" : absl::StrJoin(names, ", ");
-}
+using plan::listNames;
+using plan::matchTensor;
 
 } // namespace
 
@@ -61,11 +39,7 @@ Session::Session(std::shared_ptr<VulkanDevice> device, plan::Plan plan,
   programs_.resize(views.size());
   for (size_t index = 0; index < views.size(); ++index) {
     Program &program = programs_[index];
-    program.view = std::move(views[index]);
-    for (size_t i = 0; i < program.view.inputs.size(); ++i)
-      program.inputIndex[plan_.inputs(program.view.inputs[i]).tensor().name()] = i;
-    for (size_t i = 0; i < program.view.outputs.size(); ++i)
-      program.outputIndex[plan_.outputs(program.view.outputs[i]).tensor().name()] = i;
+    static_cast<plan::ProgramIO &>(program) = plan::indexProgram(plan_, std::move(views[index]));
     if (index > 0)
       programIndex_[program.view.name] = index;
   }
@@ -214,42 +188,6 @@ absl::Status Session::synchronize() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<HostTensor>> Session::resolveInputs(const Program &program,
-                                                               const TensorMap &inputs,
-                                                               std::string_view caller) const {
-  std::vector<std::optional<HostTensor>> given(program.view.inputs.size());
-  for (const auto &[name, value] : inputs) {
-    auto found = program.inputIndex.find(name);
-    if (found == program.inputIndex.end())
-      return absl::InvalidArgumentError(absl::StrCat(
-          toAbsl(caller), " was given unknown input '", name, "'; the inputs of program '",
-          program.view.name, "' are: ", listNames(program.inputIndex)));
-    const plan::Input &input = plan_.inputs(program.view.inputs[found->second]);
-    absl::StatusOr<HostTensor> matched =
-        matchTensor(value, input.tensor(), absl::StrCat("input '", name, "'"));
-    if (!matched.ok())
-      return matched.status();
-    given[found->second] = *std::move(matched);
-  }
-  std::vector<HostTensor> values;
-  values.reserve(given.size());
-  for (size_t position = 0; position < given.size(); ++position) {
-    if (given[position]) {
-      values.push_back(*std::move(given[position]));
-      continue;
-    }
-    const plan::Input &input = plan_.inputs(program.view.inputs[position]);
-    if (input.default_value().empty())
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input '", input.tensor().name(), "' was not given and has no default value; program '",
-          program.view.name, "' reads it"));
-    HostTensor value(*plan::hostDType(input.tensor().dtype()), shapeOf(input.tensor()));
-    std::memcpy(value.bytes().data(), input.default_value().data(), value.sizeInBytes());
-    values.push_back(std::move(value));
-  }
-  return values;
-}
-
 absl::Status Session::stageInputs(const Program &program, Slot &slot,
                                   const std::vector<HostTensor> &values) {
   for (size_t position = 0; position < values.size(); ++position)
@@ -260,7 +198,7 @@ absl::Status Session::stageInputs(const Program &program, Slot &slot,
 
 HostTensor Session::readOutput(const Program &program, const Slot &slot, int position) const {
   const plan::TensorSpec &tensor = plan_.outputs(program.view.outputs[position]).tensor();
-  HostTensor value(*plan::hostDType(tensor.dtype()), shapeOf(tensor));
+  HostTensor value(*plan::hostDType(tensor.dtype()), plan::tensorShape(tensor));
   std::memcpy(value.bytes().data(), slot.readback.mapped() + program.outputOffsets[position],
               value.sizeInBytes());
   return value;
@@ -270,7 +208,8 @@ absl::Status Session::step(const TensorMap &inputs) {
   KILN_RETURN_IF_ERROR(lost_);
   const Program &train = programs_.front();
   // Resolve every input before touching the staging buffer, so a bad call changes nothing.
-  absl::StatusOr<std::vector<HostTensor>> values = resolveInputs(train, inputs, "step");
+  absl::StatusOr<std::vector<HostTensor>> values =
+      plan::resolveInputs(plan_, train, inputs, "step");
   if (!values.ok())
     return values.status();
 
@@ -314,7 +253,7 @@ absl::StatusOr<Session::TensorMap> Session::run(std::string_view requestedProgra
   }
   Program &program = programs_[found->second];
   absl::StatusOr<std::vector<HostTensor>> values =
-      resolveInputs(program, inputs, absl::StrCat("program '", name, "'"));
+      plan::resolveInputs(plan_, program, inputs, absl::StrCat("program '", name, "'"));
   if (!values.ok())
     return values.status();
 
@@ -398,7 +337,7 @@ absl::StatusOr<HostTensor> Session::variable(std::string_view requestedName) {
                                             "'; its variables are: ", listNames(variableIndex_)));
   KILN_RETURN_IF_ERROR(synchronize());
   const plan::TensorSpec &tensor = plan_.variables(found->second).tensor();
-  HostTensor value(*plan::hostDType(tensor.dtype()), shapeOf(tensor));
+  HostTensor value(*plan::hostDType(tensor.dtype()), plan::tensorShape(tensor));
   absl::StatusOr<DeviceBuffer> readback =
       DeviceBuffer::create(*device_, buffers_[tensor.buffer()].size(), MemoryKind::kReadback,
                            absl::StrCat("readback of variable '", name, "'"));

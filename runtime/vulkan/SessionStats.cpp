@@ -12,42 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include "kiln/runtime/StatsJson.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
 namespace kiln::vulkan {
-
-namespace {
-
-std::string jsonString(const std::string &text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\')
-      absl::StrAppend(&out, "\\", std::string(1, c));
-    else if (static_cast<unsigned char>(c) < 0x20)
-      absl::StrAppend(&out, absl::StrFormat("\\u%04x", static_cast<int>(c)));
-    else
-      out += c;
-  }
-  return out + "\"";
-}
-
-double median(std::vector<double> values) {
-  if (values.empty())
-    return 0;
-  size_t middle = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + middle, values.end());
-  double upper = values[middle];
-  if (values.size() % 2 == 1)
-    return upper;
-  return (upper + *std::max_element(values.begin(), values.begin() + middle)) / 2;
-}
-
-std::string jsonNumber(double value) { return absl::StrFormat("%.9g", value); }
-
-} // namespace
 
 std::string toJson(const SessionStats &stats) {
   std::string json = "{\n";
@@ -140,15 +112,7 @@ SessionStats Session::stats() {
 }
 
 absl::Status Session::writeStatsJson(const std::string &path) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out)
-    return absl::UnavailableError(
-        absl::StrCat("cannot open '", path, "' for writing: ", std::strerror(errno)));
-  out << toJson(stats());
-  out.close();
-  if (!out)
-    return absl::UnavailableError(absl::StrCat("writing '", path, "' failed"));
-  return absl::OkStatus();
+  return writeTextFile(path, toJson(stats()));
 }
 
 } // namespace kiln::vulkan

@@ -34,14 +34,12 @@ absl::StatusOr<float> scalarOf(absl::StatusOr<HostTensor> tensor, const std::str
   return static_cast<float>(tensor->at(0));
 }
 
-class VulkanRunner : public StepRunner {
+/// A runner over a device session (Vulkan or CUDA): both have the same step, output, run,
+/// variable and stats calls; only how they describe their device differs.
+template <typename Session> class SessionRunner : public StepRunner {
 public:
-  explicit VulkanRunner(std::unique_ptr<vulkan::Session> session) : session_(std::move(session)) {}
+  explicit SessionRunner(std::unique_ptr<Session> session) : session_(std::move(session)) {}
 
-  std::string description() const override {
-    const auto &info = session_->device().info();
-    return absl::StrCat("Vulkan: ", info.name, " (", vulkan::deviceTypeName(info.type), ")");
-  }
   absl::Status step(const TensorMap &inputs) override { return session_->step(inputs); }
   absl::StatusOr<float> loss(uint64_t index) override {
     return scalarOf(session_->output("loss", index), "loss");
@@ -56,7 +54,7 @@ public:
     return session_->setVariable(name, value);
   }
   std::string statsJsonMembers() override {
-    std::string json = vulkan::toJson(session_->stats());
+    std::string json = toJson(session_->stats());
     // toJson gives one object; its members are what lies between the braces.
     size_t open = json.find('{'), close = json.rfind('}');
     std::string members = json.substr(open + 1, close - open - 1);
@@ -64,43 +62,28 @@ public:
     return members;
   }
 
-private:
-  std::unique_ptr<vulkan::Session> session_;
+protected:
+  std::unique_ptr<Session> session_;
+};
+
+class VulkanRunner : public SessionRunner<vulkan::Session> {
+public:
+  using SessionRunner::SessionRunner;
+  std::string description() const override {
+    const auto &info = session_->device().info();
+    return absl::StrCat("Vulkan: ", info.name, " (", vulkan::deviceTypeName(info.type), ")");
+  }
 };
 
 #ifdef KILN_HAVE_CUDA_RUNTIME
-class CudaRunner : public StepRunner {
+class CudaRunner : public SessionRunner<cuda::Session> {
 public:
-  explicit CudaRunner(std::unique_ptr<cuda::Session> session) : session_(std::move(session)) {}
-
+  using SessionRunner::SessionRunner;
   std::string description() const override {
     const cuda::CudaDeviceInfo &info = session_->device();
     return absl::StrCat("CUDA: ", info.name, " (compute capability ",
                         cuda::computeCapabilityName(info.computeMajor, info.computeMinor), ")");
   }
-  absl::Status step(const TensorMap &inputs) override { return session_->step(inputs); }
-  absl::StatusOr<float> loss(uint64_t index) override {
-    return scalarOf(session_->output("loss", index), "loss");
-  }
-  absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
-    return session_->run("eval", inputs);
-  }
-  absl::StatusOr<HostTensor> variable(const std::string &name) override {
-    return session_->variable(name);
-  }
-  absl::Status setVariable(const std::string &name, const HostTensor &value) override {
-    return session_->setVariable(name, value);
-  }
-  std::string statsJsonMembers() override {
-    std::string json = cuda::toJson(session_->stats());
-    size_t open = json.find('{'), close = json.rfind('}');
-    std::string members = json.substr(open + 1, close - open - 1);
-    members.erase(members.find_last_not_of(" \n") + 1);
-    return members;
-  }
-
-private:
-  std::unique_ptr<cuda::Session> session_;
 };
 #endif
 
@@ -228,8 +211,8 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createCuda(const plan::Plan &plan,
 #ifdef KILN_HAVE_CUDA_RUNTIME
   cuda::SessionOptions sessionOptions;
   if (!absl::SimpleAtoi(options.cudaDevice, &sessionOptions.deviceIndex))
-    return absl::InvalidArgumentError(absl::StrCat("--cuda-device expects a device index, not '",
-                                                   options.cudaDevice, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cuda-device expects a device index, not '", options.cudaDevice, "'"));
   auto session = cuda::Session::create(plan, sessionOptions);
   if (!session.ok())
     return session.status();
@@ -269,8 +252,8 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
     return std::unique_ptr<StepRunner>(std::move(*runner));
   }
   if (options.device != "auto")
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown device '", options.device, "'; expected auto, cuda, vulkan or reference"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown device '", options.device,
+                                                   "'; expected auto, cuda, vulkan or reference"));
   if (std::string reason = cudaUnavailableReason(plan); reason.empty()) {
     auto cuda = createCuda(plan, options);
     if (cuda.ok())

@@ -13,6 +13,7 @@
 #include "kiln/Codegen/Codegen.h"
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/runtime/HostTensor.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -20,8 +21,12 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln::codegen_test {
 
@@ -110,6 +115,25 @@ mlpModuleText(int batch,
   replaceAll("tensor<B", "tensor<" + std::to_string(batch));
   replaceAll("OPTIMIZER", optimizer);
   return text;
+}
+
+/// Batch `step` (of `batch` examples) of the synthetic data the MLP training tests use:
+/// "images" of U[0, 0.5) noise where label c brightens pixel band c, and their "labels".
+inline std::map<std::string, HostTensor, std::less<>> mlpTrainingBatch(int batch, int step) {
+  uint64_t state = 0x6b696c6eull + static_cast<uint64_t>(step);
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<float>(state >> 40) * 0x1p-24f;
+  };
+  std::vector<float> images(batch * 784);
+  std::vector<int32_t> labels(batch);
+  for (int example = 0; example < batch; ++example) {
+    labels[example] = static_cast<int32_t>(next() * 10) % 10;
+    for (int pixel = 0; pixel < 784; ++pixel)
+      images[example * 784 + pixel] = 0.5f * next() + (pixel / 78 == labels[example] ? 0.5f : 0);
+  }
+  return {{"images", HostTensor::f32({batch, 784}, images)},
+          {"labels", HostTensor::i32({batch}, labels)}};
 }
 
 } // namespace kiln::codegen_test

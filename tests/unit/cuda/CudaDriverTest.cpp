@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/runtime/cuda/CudaDevice.h"
 #include "kiln/runtime/cuda/CudaDriver.h"
+#include "kiln/runtime/cuda/CudaDevice.h"
 #include "kiln/runtime/cuda/Session.h"
 
 #include "gmock/gmock.h"
@@ -188,8 +188,8 @@ plan::Plan tinyPlan(plan::Target target, bool withPtx, uint32_t pushConstantSize
     buffer->set_name(names[index]);
     buffer->set_size_bytes(16);
     buffer->set_role(index < 2 ? plan::BUFFER_ROLE_INPUT : plan::BUFFER_ROLE_OUTPUT);
-    plan::TensorSpec *tensor = index < 2 ? plan.add_inputs()->mutable_tensor()
-                                         : plan.add_outputs()->mutable_tensor();
+    plan::TensorSpec *tensor =
+        index < 2 ? plan.add_inputs()->mutable_tensor() : plan.add_outputs()->mutable_tensor();
     tensor->set_name(names[index]);
     tensor->set_dtype(plan::DTYPE_F32);
     tensor->add_shape(4);

@@ -28,25 +28,6 @@ namespace {
 constexpr int kBatch = 32;
 constexpr int kSteps = 30;
 
-/// Batch `step` of the synthetic data set MlpTrainingTest (vulkan_ops) uses: label c
-/// brightens pixel band c of an image of U[0, 0.5) noise.
-std::map<std::string, HostTensor, std::less<>> batch(int step) {
-  uint64_t state = 0x6b696c6eull + static_cast<uint64_t>(step);
-  auto next = [&state] {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<float>(state >> 40) * 0x1p-24f;
-  };
-  std::vector<float> images(kBatch * 784);
-  std::vector<int32_t> labels(kBatch);
-  for (int example = 0; example < kBatch; ++example) {
-    labels[example] = static_cast<int32_t>(next() * 10) % 10;
-    for (int pixel = 0; pixel < 784; ++pixel)
-      images[example * 784 + pixel] = 0.5f * next() + (pixel / 78 == labels[example] ? 0.5f : 0);
-  }
-  return {{"images", HostTensor::f32({kBatch, 784}, images)},
-          {"labels", HostTensor::i32({kBatch}, labels)}};
-}
-
 void expectThirtyStepsMatchTheReferenceDevice(const std::string &optimizer) {
   std::unique_ptr<mlir::MLIRContext> context = codegen_test::makeContext();
   codegen_test::DiagnosticCollector diagnostics(*context);
@@ -63,7 +44,7 @@ void expectThirtyStepsMatchTheReferenceDevice(const std::string &optimizer) {
 
   std::vector<double> losses;
   for (int step = 0; step < kSteps; ++step) {
-    auto inputs = batch(step);
+    auto inputs = codegen_test::mlpTrainingBatch(kBatch, step);
     auto evaluated = (*session)->run("eval", inputs);
     ASSERT_TRUE(evaluated.ok()) << evaluated.status();
     ASSERT_TRUE((*reference)->step(inputs).ok());

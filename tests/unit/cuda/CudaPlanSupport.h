@@ -34,10 +34,10 @@ inline absl::StatusOr<plan::Plan> compileForCuda(mlir::ModuleOp module) {
     return absl::InvalidArgumentError("codegen failed:\n" + diagnostics);
   for (const plan::Kernel &kernel : plan->kernels())
     if (kernel.ptx_code().empty())
-      return absl::FailedPreconditionError(absl::StrCat(
-          "codegen::compileToPlan gave kernel '", kernel.name(),
-          "' no PTX; the CUDA runtime needs Kernel.ptx_code (plan targets: ",
-          plan->metadata().targets_size(), ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("codegen::compileToPlan gave kernel '", kernel.name(),
+                       "' no PTX; the CUDA runtime needs Kernel.ptx_code (plan targets: ",
+                       plan->metadata().targets_size(), ")"));
   return *std::move(plan);
 }
 

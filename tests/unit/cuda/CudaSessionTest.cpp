@@ -195,8 +195,8 @@ TEST(CudaSession, RunsStepsAsOneGraphLaunchEachAndMatchesTheHost) {
     auto evaluated = (*session)->run("eval", {{"x", x}});
     ASSERT_TRUE(evaluated.ok()) << evaluated.status();
     for (int i = 0; i < kElements; ++i)
-      ASSERT_EQ(evaluated->at("out").f32()[i], 2.0f * x.f32()[i] + w[i]) << "eval before step "
-                                                                          << step << ", " << i;
+      ASSERT_EQ(evaluated->at("out").f32()[i], 2.0f * x.f32()[i] + w[i])
+          << "eval before step " << step << ", " << i;
     ASSERT_TRUE((*session)->step({{"x", x}}).ok());
     std::vector<float> out(kElements);
     for (int i = 0; i < kElements; ++i) {
@@ -265,7 +265,8 @@ TEST(CudaSession, BadInputsAreRefusedBeforeAnythingRuns) {
   absl::Status unknown = (*session)->step({{"y", inputFor(0)}});
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(unknown.message()), HasSubstr("unknown input 'y'"));
-  absl::Status shape = (*session)->step({{"x", HostTensor::f32({2}, std::vector<float>{1.0f, 2.0f})}});
+  absl::Status shape =
+      (*session)->step({{"x", HostTensor::f32({2}, std::vector<float>{1.0f, 2.0f})}});
   EXPECT_EQ(shape.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ((*session)->stepsSubmitted(), 0u);
   EXPECT_EQ((*session)->run("nope", {}).status().code(), absl::StatusCode::kNotFound);

@@ -21,9 +21,9 @@
 namespace kiln::cuda {
 
 struct CudaDeviceInfo {
-  int index = 0;               ///< CUdevice ordinal.
-  std::string name;            ///< "NVIDIA H100 80GB HBM3".
-  int computeMajor = 0;        ///< 9 for compute capability 9.0.
+  int index = 0;        ///< CUdevice ordinal.
+  std::string name;     ///< "NVIDIA H100 80GB HBM3".
+  int computeMajor = 0; ///< 9 for compute capability 9.0.
   int computeMinor = 0;
   uint64_t totalMemoryBytes = 0;
   int multiprocessors = 0;

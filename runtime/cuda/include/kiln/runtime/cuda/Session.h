@@ -31,7 +31,7 @@
 
 #include "kiln/plan/plan.pb.h"
 #include "kiln/runtime/HostTensor.h"
-#include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/ProgramIO.h"
 #include "kiln/runtime/cuda/CudaDevice.h"
 #include "kiln/runtime/cuda/CudaDriver.h"
 #include "kiln/runtime/cuda/SessionStats.h"
@@ -143,13 +143,10 @@ private:
     std::chrono::steady_clock::time_point submitTime;
   };
   /// One program of the plan (programs_[0] is the training step).
-  struct Program {
-    plan::ProgramView view;
+  struct Program : plan::ProgramIO {
     std::vector<uint64_t> inputOffsets;  ///< Staging offset per entry of view.inputs.
     std::vector<uint64_t> outputOffsets; ///< Readback offset per entry of view.outputs.
     uint64_t stagingSize = 0, readbackSize = 0;
-    absl::flat_hash_map<std::string, int> inputIndex;
-    absl::flat_hash_map<std::string, int> outputIndex;
     uint64_t dispatches = 0; ///< Kernel launches captured per run.
     uint64_t graphNodes = 0; ///< Nodes of the captured graph.
     Slot slot;               ///< The graph of a program other than the step.
@@ -174,8 +171,6 @@ private:
   /// Makes the session's context current on the calling thread.
   absl::Status makeCurrent(std::string_view activity);
 
-  absl::StatusOr<std::vector<HostTensor>>
-  resolveInputs(const Program &program, const TensorMap &inputs, std::string_view caller) const;
   void stageInputs(const Program &program, Slot &slot, const std::vector<HostTensor> &values);
   HostTensor readOutput(const Program &program, const Slot &slot, int position) const;
 
@@ -203,9 +198,9 @@ private:
   CUcontext context_ = nullptr; // the device's primary context, retained
   CUstream stream_ = nullptr;
   CUevent scratchEvent_ = nullptr;
-  std::vector<CUmodule> modules_;     // one per kernel
-  std::vector<CUfunction> functions_; // one per kernel
-  std::vector<std::string> ptxArchs_; // the arch loaded, per kernel
+  std::vector<CUmodule> modules_;        // one per kernel
+  std::vector<CUfunction> functions_;    // one per kernel
+  std::vector<std::string> ptxArchs_;    // the arch loaded, per kernel
   std::vector<CUdeviceptr> allocations_; // every cuMemAlloc, freed at destruction
   std::vector<CUdeviceptr> addresses_;   // per plan buffer
   uint64_t deviceMemoryBytes_ = 0;

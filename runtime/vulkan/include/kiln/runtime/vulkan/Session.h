@@ -29,7 +29,7 @@
 
 #include "kiln/plan/plan.pb.h"
 #include "kiln/runtime/HostTensor.h"
-#include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/ProgramIO.h"
 #include "kiln/runtime/vulkan/DeviceBuffer.h"
 #include "kiln/runtime/vulkan/Handle.h"
 #include "kiln/runtime/vulkan/SessionStats.h"
@@ -150,15 +150,12 @@ private:
     std::chrono::steady_clock::time_point submitTime;
   };
   /// One program of the plan (programs_[0] is the training step) and what running it needs.
-  struct Program {
-    plan::ProgramView view;              ///< Name and resolved input/output lists.
+  struct Program : plan::ProgramIO {
     std::vector<uint64_t> inputOffsets;  ///< Staging offset per entry of view.inputs.
     std::vector<uint64_t> outputOffsets; ///< Readback offset per entry of view.outputs.
     uint64_t stagingSize = 0, readbackSize = 0;
-    absl::flat_hash_map<std::string, int> inputIndex;  ///< Name -> position in view.inputs.
-    absl::flat_hash_map<std::string, int> outputIndex; ///< Name -> position in view.outputs.
-    std::vector<VkDescriptorSet> descriptorSets;       ///< Per command; null for non-dispatches.
-    uint64_t dispatches = 0;                           ///< vkCmdDispatch calls per run.
+    std::vector<VkDescriptorSet> descriptorSets; ///< Per command; null for non-dispatches.
+    uint64_t dispatches = 0;                     ///< vkCmdDispatch calls per run.
     Slot slot; ///< The command buffer of a program other than the step (steps use slots_).
   };
 
@@ -193,8 +190,6 @@ private:
 
   /// Checks `inputs` against the program's inputs and returns one tensor per entry of
   /// view.inputs (given, converted, or the default value); InvalidArgument as step() says.
-  absl::StatusOr<std::vector<HostTensor>>
-  resolveInputs(const Program &program, const TensorMap &inputs, std::string_view caller) const;
   /// Copies resolved inputs into the slot's staging buffer and flushes it.
   absl::Status stageInputs(const Program &program, Slot &slot,
                            const std::vector<HostTensor> &values);
