@@ -9,8 +9,6 @@
 
 #include "kiln/runtime/cuda/Session.h"
 
-#include "kiln/runtime/Initializer.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -32,33 +30,6 @@ uint64_t alignUp(uint64_t value, uint64_t alignment) {
 
 std::string describeBytes(uint64_t bytes) {
   return absl::StrCat(bytes, " bytes (", absl::StrFormat("%.1f", bytes / 1048576.0), " MiB)");
-}
-
-/// The initial value of `variable` per its initializer (see Initializer.h).
-HostTensor initialValue(const plan::Variable &variable) {
-  const plan::TensorSpec &spec = variable.tensor();
-  kiln::DType dtype = *plan::hostDType(spec.dtype());
-  HostTensor value(dtype, std::vector<int64_t>(spec.shape().begin(), spec.shape().end()));
-  const plan::Initializer &init = variable.initializer();
-  InitKind kind =
-      init.distribution() == plan::Initializer::DISTRIBUTION_UNIFORM  ? InitKind::kUniform
-      : init.distribution() == plan::Initializer::DISTRIBUTION_NORMAL ? InitKind::kNormal
-                                                                      : InitKind::kConstant;
-  switch (dtype) {
-  case kiln::DType::kF32:
-    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f32());
-    break;
-  case kiln::DType::kF64:
-    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f64());
-    break;
-  case kiln::DType::kI32:
-    std::fill(value.i32().begin(), value.i32().end(), static_cast<int32_t>(init.a()));
-    break;
-  case kiln::DType::kI1:
-    std::fill(value.bytes().begin(), value.bytes().end(), init.a() != 0 ? 1 : 0);
-    break;
-  }
-  return value;
 }
 
 } // namespace
@@ -173,7 +144,7 @@ absl::Status Session::uploadInitialValues() {
   std::vector<HostTensor> values;
   values.reserve(plan_.variables_size());
   for (const plan::Variable &variable : plan_.variables()) {
-    values.push_back(initialValue(variable));
+    values.push_back(plan::initialValue(variable));
     KILN_CU_CHECK(driver_, absl::StrCat("initialising variable '", variable.tensor().name(), "'"),
                   cuMemcpyHtoDAsync, address(variable.tensor().buffer()),
                   values.back().bytes().data(), values.back().sizeInBytes(), stream_);

@@ -2,6 +2,8 @@
 
 #include "kiln/runtime/ProgramIO.h"
 
+#include "kiln/runtime/Initializer.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -83,6 +85,31 @@ resolveInputs(const Plan &plan, const ProgramIO &program,
     values.push_back(std::move(value));
   }
   return values;
+}
+
+HostTensor initialValue(const Variable &variable) {
+  const TensorSpec &spec = variable.tensor();
+  kiln::DType dtype = *hostDType(spec.dtype());
+  HostTensor value(dtype, std::vector<int64_t>(spec.shape().begin(), spec.shape().end()));
+  const Initializer &init = variable.initializer();
+  InitKind kind = init.distribution() == Initializer::DISTRIBUTION_UNIFORM  ? InitKind::kUniform
+                  : init.distribution() == Initializer::DISTRIBUTION_NORMAL ? InitKind::kNormal
+                                                                            : InitKind::kConstant;
+  switch (dtype) {
+  case kiln::DType::kF32:
+    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f32());
+    break;
+  case kiln::DType::kF64:
+    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f64());
+    break;
+  case kiln::DType::kI32:
+    std::fill(value.i32().begin(), value.i32().end(), static_cast<int32_t>(init.a()));
+    break;
+  case kiln::DType::kI1:
+    std::fill(value.bytes().begin(), value.bytes().end(), init.a() != 0 ? 1 : 0);
+    break;
+  }
+  return value;
 }
 
 } // namespace kiln::plan

@@ -9,8 +9,8 @@
 
 #include "kiln/runtime/vulkan/Session.h"
 
-#include "kiln/runtime/Initializer.h"
 #include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/ProgramIO.h"
 #include "kiln/runtime/vulkan/SpirvInfo.h"
 #include "kiln/runtime/vulkan/VulkanCheck.h"
 
@@ -39,33 +39,6 @@ std::string describeBytes(uint64_t bytes) {
 
 std::string kernelLabel(const plan::Kernel &kernel) {
   return absl::StrCat("kernel '", kernel.name(), "'");
-}
-
-/// The initial value of `variable` per its initializer (see Initializer.h).
-HostTensor initialValue(const plan::Variable &variable) {
-  const plan::TensorSpec &spec = variable.tensor();
-  kiln::DType dtype = *plan::hostDType(spec.dtype());
-  HostTensor value(dtype, std::vector<int64_t>(spec.shape().begin(), spec.shape().end()));
-  const plan::Initializer &init = variable.initializer();
-  InitKind kind =
-      init.distribution() == plan::Initializer::DISTRIBUTION_UNIFORM  ? InitKind::kUniform
-      : init.distribution() == plan::Initializer::DISTRIBUTION_NORMAL ? InitKind::kNormal
-                                                                      : InitKind::kConstant;
-  switch (dtype) {
-  case kiln::DType::kF32:
-    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f32());
-    break;
-  case kiln::DType::kF64:
-    fillInitializer(kind, init.a(), init.b(), init.seed(), init.stream(), value.f64());
-    break;
-  case kiln::DType::kI32:
-    std::fill(value.i32().begin(), value.i32().end(), static_cast<int32_t>(init.a()));
-    break;
-  case kiln::DType::kI1:
-    std::fill(value.bytes().begin(), value.bytes().end(), init.a() != 0 ? 1 : 0);
-    break;
-  }
-  return value;
 }
 
 } // namespace
@@ -412,7 +385,7 @@ absl::Status Session::uploadInitialValues() {
     uploadSize = alignUp(uploadSize + uploads.back().bytes.size(), kStagingAlignment);
   };
   for (const plan::Variable &variable : plan_.variables()) {
-    HostTensor value = initialValue(variable);
+    HostTensor value = plan::initialValue(variable);
     add(variable.tensor().buffer(),
         std::string(reinterpret_cast<const char *>(value.bytes().data()), value.sizeInBytes()));
   }

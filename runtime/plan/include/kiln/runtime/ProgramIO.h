@@ -54,6 +54,10 @@ resolveInputs(const Plan &plan, const ProgramIO &program,
               const std::map<std::string, HostTensor, std::less<>> &inputs,
               std::string_view caller);
 
+/// The initial value of `variable` per its initializer (runtime/common Initializer.h): what
+/// every runtime uploads to the variable's buffer when a session starts.
+HostTensor initialValue(const Variable &variable);
+
 } // namespace kiln::plan
 
 #endif // KILN_RUNTIME_PROGRAMIO_H
