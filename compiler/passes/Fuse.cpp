@@ -117,8 +117,7 @@ struct Group {
   Operation *anchor = nullptr; // the matmul, reduction or (first) row op
   llvm::SmallVector<Operation *> ops;
   llvm::SmallVector<int64_t> shape; // pointwise: the group's shape
-  int firstPosition = 0;
-  bool horizontal = false; // a merged multi-tensor group
+  bool horizontal = false;          // a merged multi-tensor group
 };
 
 class KernelFormer {
@@ -173,7 +172,6 @@ private:
     group->id = static_cast<int>(groups_.size()) - 1;
     group->kind = kind;
     group->anchor = kind == GroupKind::Pointwise ? nullptr : anchor;
-    group->firstPosition = position_.lookup(anchor);
     selfParts_.push_back({group});
     add(group, anchor,
         kind == GroupKind::Pointwise || kind == GroupKind::Matmul            ? Space::Main
@@ -352,8 +350,7 @@ private:
   void absorbProducers(Group *group, llvm::ArrayRef<Group *> candidates, Counts &counts) {
     for (Group *candidate : candidates) {
       if (candidate == group || find(candidate) != candidate ||
-          candidate->kind != GroupKind::Pointwise || candidate->horizontal ||
-          candidate->shape != group->shape)
+          candidate->kind != GroupKind::Pointwise || candidate->shape != group->shape)
         continue;
       // An op of the group that reads the candidate through a view needs another thread's
       // element of it: the candidate stays a kernel of its own.
@@ -394,7 +391,7 @@ private:
       producer = groupOfValue(op->getOperand(0));
     if (producer) {
       producer = find(producer);
-      if (producer->kind == GroupKind::Pointwise && !producer->horizontal &&
+      if (producer->kind == GroupKind::Pointwise &&
           llvm::ArrayRef<int64_t>(producer->shape) == shapeOf(op->getOperand(0))) {
         // The producer group becomes this reduction's prologue.
         producer->kind = GroupKind::Reduction;
