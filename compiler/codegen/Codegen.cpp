@@ -426,14 +426,11 @@ FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedK
   if (failed(index))
     return failure();
   plan::Kernel *entry = plan_.mutable_kernels(*index);
-  if (auto info = callee->getAttrOfType<DictionaryAttr>("kiln.kernel")) {
-    if (auto kind = info.getAs<StringAttr>("kind"))
-      entry->set_kind(kind.getValue().str());
-    if (auto layers = info.getAs<ArrayAttr>("layers"))
-      for (auto layer : layers.getAsRange<StringAttr>())
-        entry->add_layers(layer.getValue().str());
-    if (auto ops = info.getAs<IntegerAttr>("ops"))
-      entry->set_compute_ops(static_cast<uint32_t>(ops.getInt()));
+  if (auto info = callee->getAttrOfType<graph::KernelAttr>("graph.kernel")) {
+    entry->set_kind(info.getKindName());
+    for (StringAttr layer : info.getLayers())
+      entry->add_layers(layer.getValue().str());
+    entry->set_compute_ops(static_cast<uint32_t>(info.getOps()));
   }
   for (Operation &op : callee.getBody().front()) {
     if (llvm::isa<func::ReturnOp, graph::ConstantOp>(op))
@@ -480,7 +477,7 @@ LogicalResult PlanAssembler::addMaskConversion(Operation *op, int64_t count, boo
 
 LogicalResult PlanAssembler::addKernelCall(func::CallOp call) {
   auto callee = module_.lookupSymbol<func::FuncOp>(call.getCallee());
-  if (!callee || !callee->hasAttr("kiln.kernel"))
+  if (!callee || !callee->hasAttr("graph.kernel"))
     return call.emitOpError("cannot be compiled: it calls @")
            << call.getCallee() << ", which is not a kernel formed by kiln-fuse";
   for (Value value : call.getResults())
@@ -650,7 +647,7 @@ FailureOr<plan::Plan> PlanAssembler::assemble() {
   if (failed(addVariables()) || failed(addProgram(train, plan_.mutable_step(), "train")))
     return failure();
   for (auto function : module_.getOps<func::FuncOp>()) {
-    if (function == train || function->hasAttr("kiln.kernel"))
+    if (function == train || function->hasAttr("graph.kernel"))
       continue;
     if (function.getSymName() == "train")
       return function.emitOpError("is named like the training step's program; rename it");

@@ -821,10 +821,10 @@ LogicalResult KernelBodyEmitter::emitRow(llvm::ArrayRef<Operation *> rowOps) {
 FailureOr<EmittedKernel> KernelBodyEmitter::emit() {
   MLIRContext *context = kernel_.getContext();
   loc_ = kernel_.getLoc();
-  auto info = kernel_->getAttrOfType<DictionaryAttr>("kiln.kernel");
-  if (!info || !info.getAs<StringAttr>("kind"))
-    return kernel_.emitOpError("is not a kernel formed by kiln-fuse (no kiln.kernel kind)");
-  kind_ = info.getAs<StringAttr>("kind").getValue().str();
+  auto info = kernel_->getAttrOfType<graph::KernelAttr>("graph.kernel");
+  if (!info)
+    return kernel_.emitOpError("is not a kernel formed by kiln-fuse (no graph.kernel attribute)");
+  kind_ = info.getKindName();
   Block &body = kernel_.getBody().front();
   for (Value value : body.getTerminator()->getOperands())
     returned_.push_back(value);

@@ -17,8 +17,8 @@
 //  2. Horizontal merging: independent pointwise groups (no path between
 //     them in the group graph) merge into multi-tensor kernels while the
 //     union of their buffers fits the binding budget.
-//  3. Outlining: each group becomes a private func.func with a `kiln.kernel`
-//     dictionary, called from the program; the program's ops are reordered
+//  3. Outlining: each group becomes a private func.func with a typed
+//     `graph.kernel` attribute (#graph.kernel<kind, layers, ops>), called from the program; the program's ops are reordered
 //     topologically (stable), since a merged kernel runs once all its parts'
 //     inputs exist.
 //
@@ -96,6 +96,20 @@ llvm::StringRef kindName(GroupKind kind) {
     return "row";
   }
   return "pointwise";
+}
+
+KernelKind kernelKind(GroupKind kind) {
+  switch (kind) {
+  case GroupKind::Pointwise:
+    return KernelKind::pointwise;
+  case GroupKind::Matmul:
+    return KernelKind::matmul;
+  case GroupKind::Reduction:
+    return KernelKind::reduction;
+  case GroupKind::Row:
+    return KernelKind::row;
+  }
+  return KernelKind::pointwise;
 }
 
 llvm::ArrayRef<int64_t> shapeOf(Value value) {
@@ -690,17 +704,13 @@ private:
       auto callee = func::FuncOp::create(FusedLoc::get(context, locations), name,
                                          builder.getFunctionType(argumentTypes, resultTypes));
       callee.setPrivate();
-      llvm::SmallVector<Attribute> layerAttrs;
+      llvm::SmallVector<StringAttr> layerNames;
       for (llvm::StringRef layer : layers)
-        layerAttrs.push_back(builder.getStringAttr(layer));
-      GroupKind kind = root->kind;
-      llvm::StringRef kindText = root->horizontal ? "multi-tensor" : kindName(kind);
-      callee->setAttr("kiln.kernel",
-                      builder.getDictionaryAttr({
-                          builder.getNamedAttr("kind", builder.getStringAttr(kindText)),
-                          builder.getNamedAttr("layers", builder.getArrayAttr(layerAttrs)),
-                          builder.getNamedAttr("ops", builder.getI64IntegerAttr(ops.size())),
-                      }));
+        layerNames.push_back(builder.getStringAttr(layer));
+      callee->setAttr("graph.kernel",
+                      KernelAttr::get(context, root->horizontal ? KernelKind::multi_tensor
+                                                                : kernelKind(root->kind),
+                                      layerNames, static_cast<int64_t>(ops.size())));
       Block *entry = callee.addEntryBlock();
       builder.setInsertionPointToStart(entry);
       IRMapping mapping;
@@ -833,7 +843,7 @@ struct FusePass : impl::FuseBase<FusePass> {
         usedNames.insert(symbol.getName());
     llvm::SmallVector<func::FuncOp> programs;
     for (auto function : module.getOps<func::FuncOp>())
-      if (!function.isExternal() && !function->hasAttr("kiln.kernel"))
+      if (!function.isExternal() && !function->hasAttr("graph.kernel"))
         programs.push_back(function);
     FuseOptions options;
     options.noFusion = noFusion;

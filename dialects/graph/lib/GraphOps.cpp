@@ -8,6 +8,8 @@
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Dialect/Graph/GraphShapes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
@@ -192,6 +194,21 @@ LogicalResult SelectOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return single(inferSelectType(loc, adaptor.getCondition().getType(),
                                 adaptor.getOnTrue().getType(), adaptor.getOnFalse().getType()),
                 types);
+}
+
+// NaN bounds fail too: they would clamp every element to NaN.
+LogicalResult ClampOp::verify() {
+  double min = getMin().convertToDouble(), max = getMax().convertToDouble();
+  if (!(min <= max))
+    return emitOpError("min (") << min << ") must be <= max (" << max << ")";
+  return success();
+}
+
+LogicalResult SoftplusOp::verify() {
+  double beta = getBeta().convertToDouble();
+  if (beta == 0 || !std::isfinite(beta))
+    return emitOpError("beta (") << beta << ") must be finite and nonzero; softplus divides by it";
+  return success();
 }
 
 LogicalResult BroadcastOp::verify() {

@@ -14,17 +14,17 @@
 // CHECK-NEXT:      graph.output "s", %[[S]]
 // CHECK-NOT:     func.func private {{.*}}ops = 2
 // CHECK:         func.func private @fc1_matmul(
-// CHECK-SAME:        kind = "matmul", layers = ["fc1"], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<matmul, layers = ["fc1"], ops = 1>
 // CHECK:         func.func private @fc1_add(
-// CHECK-SAME:        kind = "pointwise", layers = ["fc1"], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<pointwise, layers = ["fc1"], ops = 1>
 // CHECK-NEXT:      graph.broadcast
 // CHECK-NEXT:      graph.add
 // CHECK:         func.func private @fc1_relu(
-// CHECK-SAME:        kind = "pointwise", layers = ["fc1"], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<pointwise, layers = ["fc1"], ops = 1>
 // CHECK:         func.func private @step_exp(
-// CHECK-SAME:        kind = "pointwise", layers = [], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<pointwise, layers = [], ops = 1>
 // CHECK:         func.func private @step_reduce_sum(
-// CHECK-SAME:        kind = "reduction", layers = [], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<reduction, layers = [], ops = 1>
 module @no_fusion {
   func.func @step() {
     %x = graph.input "x" : tensor<4x5xf32>

@@ -17,15 +17,15 @@
 // CHECK-NEXT:      graph.output "o", %[[O]]
 // CHECK-NEXT:      %[[DB:.*]] = call @step_reduce_sum(%[[FC]]#1)
 // CHECK:         func.func private @step_matmul_add_relu_compare_etc(
-// CHECK-SAME:        kind = "matmul", layers = [], ops = 5 : i64
+// CHECK-SAME:        #graph.kernel<matmul, layers = [], ops = 5>
 // CHECK-COUNT-1:   graph.matmul
 // CHECK-NOT:       graph.matmul
 // CHECK:           graph.select
 // CHECK-NEXT:      return
 // CHECK:         func.func private @step_matmul(
-// CHECK-SAME:        kind = "matmul", layers = [], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<matmul, layers = [], ops = 1>
 // CHECK:         func.func private @step_reduce_sum(
-// CHECK-SAME:        kind = "reduction", layers = [], ops = 1 : i64
+// CHECK-SAME:        #graph.kernel<reduction, layers = [], ops = 1>
 module @two_matmuls {
   func.func @step() {
     %x = graph.input "x" : tensor<4x5xf32>
@@ -60,9 +60,9 @@ module @two_matmuls {
 // CHECK:           %[[R:.*]]:2 = call @step_exp_reduce_sum(%{{.*}}) : (tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<4xf32>)
 // CHECK-NEXT:      %[[N:.*]] = call @step_div(%[[R]]#0, %[[R]]#1) : (tensor<4x3xf32>, tensor<4xf32>) -> tensor<4x3xf32>
 // CHECK:         func.func private @step_exp_reduce_sum(
-// CHECK-SAME:        kind = "reduction"
+// CHECK-SAME:        #graph.kernel<reduction,
 // CHECK:         func.func private @step_div(%[[E:.*]]: tensor<4x3xf32>, %[[S:.*]]: tensor<4xf32>)
-// CHECK-SAME:        kind = "pointwise"
+// CHECK-SAME:        #graph.kernel<pointwise,
 // CHECK-NEXT:      %[[SB:.*]] = graph.broadcast %[[S]] [0]
 // CHECK-NEXT:      graph.div %[[E]], %[[SB]]
 module @through_broadcast {
@@ -90,7 +90,7 @@ module @through_broadcast {
 // CHECK-NEXT:      %[[B:.*]] = call @step_matmul_add(%[[A]], %{{.*}})
 // CHECK-NEXT:      graph.output "b", %[[B]]
 // CHECK:         func.func private @step_matmul_add(%[[AA:.*]]: tensor<4x4xf32>, %[[AW:.*]]: tensor<4x4xf32>)
-// CHECK-SAME:        kind = "matmul"
+// CHECK-SAME:        #graph.kernel<matmul,
 // CHECK-NEXT:      %[[M:.*]] = graph.matmul %[[AA]], %[[AW]]
 // CHECK-NEXT:      graph.add %[[AA]], %[[M]]
 module @cycle_as_epilogue {
@@ -118,7 +118,7 @@ module @cycle_as_epilogue {
 // CHECK-NEXT:      %[[B:.*]] = call @step_add(%[[A]], %[[M]])
 // CHECK-NEXT:      graph.output "b", %[[B]]
 // CHECK:         func.func private @step_add(
-// CHECK-SAME:        kind = "pointwise"
+// CHECK-SAME:        #graph.kernel<pointwise,
 // CHECK-NEXT:      graph.transpose
 // CHECK-NEXT:      graph.add
 module @cycle {

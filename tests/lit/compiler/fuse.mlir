@@ -18,7 +18,7 @@
 // CHECK-NEXT:      graph.output "t", %[[T]]
 // CHECK-NEXT:      return
 // CHECK:         func.func private @step_add_mul_tanh(%[[AX:.*]]: tensor<4x3xf32>, %[[AB:.*]]: tensor<3xf32>) -> tensor<4x3xf32>
-// CHECK-SAME:        kiln.kernel = {kind = "pointwise", layers = [], ops = 3 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<pointwise, layers = [], ops = 3>
 // CHECK-NEXT:      %[[BB:.*]] = graph.broadcast %[[AB]] [1] : tensor<3xf32> to tensor<4x3xf32>
 // CHECK-NEXT:      %[[HALF:.*]] = graph.constant dense<5.000000e-01> : tensor<4x3xf32>
 // CHECK-NEXT:      %[[S:.*]] = graph.add %[[AX]], %[[BB]]
@@ -58,14 +58,14 @@ module @pointwise_chain {
 // CHECK-NEXT:      graph.output "o", %[[O]]
 // CHECK-NEXT:      graph.output "pre", %[[FC]]#0
 // CHECK:         func.func private @step_matmul_add_relu(%[[AX:.*]]: tensor<4x5xf32>, %[[AW:.*]]: tensor<3x5xf32>, %[[AB:.*]]: tensor<3xf32>)
-// CHECK-SAME:        kiln.kernel = {kind = "matmul", layers = [], ops = 3 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<matmul, layers = [], ops = 3>
 // CHECK-NEXT:      %[[BB:.*]] = graph.broadcast %[[AB]] [1]
 // CHECK-NEXT:      %[[H:.*]] = graph.matmul %[[AX]], %[[AW]] transpose_rhs
 // CHECK-NEXT:      %[[PRE:.*]] = graph.add %[[H]], %[[BB]]
 // CHECK-NEXT:      %[[A:.*]] = graph.relu %[[PRE]]
 // CHECK-NEXT:      return %[[PRE]], %[[A]]
 // CHECK:         func.func private @step_matmul(
-// CHECK-SAME:        kiln.kernel = {kind = "matmul", layers = [], ops = 1 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<matmul, layers = [], ops = 1>
 // CHECK-NEXT:      graph.matmul
 // CHECK-NEXT:      return
 module @matmul_epilogue {
@@ -96,7 +96,7 @@ module @matmul_epilogue {
 // CHECK:           %[[R:.*]] = call @step_sub_mul_reduce_mean_sqrt(%{{.*}}, %{{.*}}) : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4xf32>
 // CHECK-NEXT:      graph.output "r", %[[R]]
 // CHECK:         func.func private @step_sub_mul_reduce_mean_sqrt(
-// CHECK-SAME:        kiln.kernel = {kind = "reduction", layers = [], ops = 4 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<reduction, layers = [], ops = 4>
 // CHECK-NEXT:      %[[D:.*]] = graph.sub
 // CHECK-NEXT:      %[[SQ:.*]] = graph.mul %[[D]], %[[D]]
 // CHECK-NEXT:      %[[M:.*]] = graph.reduce_mean %[[SQ]] [1]
@@ -127,7 +127,7 @@ module @reduction_prologue_epilogue {
 // CHECK-NEXT:      graph.output "db", %[[K]]#1
 // CHECK-NEXT:      graph.output "dpre", %[[K]]#0
 // CHECK:         func.func private @step_compare_select_reduce_sum(%[[PRE:.*]]: tensor<4x3xf32>, %[[G:.*]]: tensor<4x3xf32>)
-// CHECK-SAME:        kiln.kernel = {kind = "reduction", layers = [], ops = 3 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<reduction, layers = [], ops = 3>
 // CHECK-NEXT:      %[[Z:.*]] = graph.constant dense<0.000000e+00> : tensor<4x3xf32>
 // CHECK-NEXT:      %[[MASK:.*]] = graph.compare gt, %[[PRE]], %[[Z]]
 // CHECK-NEXT:      %[[D:.*]] = graph.select %[[MASK]], %[[G]], %[[Z]] : tensor<4x3xi1>, tensor<4x3xf32>
@@ -165,7 +165,7 @@ module @bias_gradient {
 // CHECK-NEXT:      graph.output "loss", %[[LOSS]]
 // CHECK-NEXT:      graph.output "g", %[[ROW]]#1
 // CHECK:         func.func private @step_softmax_cross_entropy_softmax_sub_mul(%[[AL:.*]]: tensor<4x3xf32>, %[[AY:.*]]: tensor<4xi32>)
-// CHECK-SAME:        kiln.kernel = {kind = "row", layers = [], ops = 4 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<row, layers = [], ops = 4>
 // CHECK-NEXT:      %[[OH:.*]] = graph.one_hot %[[AY]]
 // CHECK-NEXT:      %[[SCALE:.*]] = graph.constant dense<2.500000e-01>
 // CHECK-NEXT:      %[[L:.*]] = graph.softmax_cross_entropy %[[AL]], %[[AY]]
@@ -174,7 +174,7 @@ module @bias_gradient {
 // CHECK-NEXT:      %[[G:.*]] = graph.mul %[[D]], %[[SCALE]]
 // CHECK-NEXT:      return %[[L]], %[[G]]
 // CHECK:         func.func private @step_reduce_mean(
-// CHECK-SAME:        kind = "reduction"
+// CHECK-SAME:        #graph.kernel<reduction,
 module @row {
   func.func @step() {
     %logits = graph.input "logits" : tensor<4x3xf32>
@@ -205,7 +205,7 @@ module @row {
 // CHECK-NEXT:      graph.assign @w2, %[[K]]#1
 // CHECK-NEXT:      return
 // CHECK:         func.func private @step_multi_tensor(
-// CHECK-SAME:        kiln.kernel = {kind = "multi-tensor", layers = [], ops = 4 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<multi_tensor, layers = [], ops = 4>
 // CHECK-NEXT:      graph.broadcast %{{.*}} [] : tensor<f32> to tensor<3x5xf32>
 // CHECK-NEXT:      graph.broadcast %{{.*}} [] : tensor<f32> to tensor<7xf32>
 // CHECK-NEXT:      graph.mul
@@ -244,11 +244,11 @@ module @multi_tensor {
 // CHECK:         func.func @step() attributes {kiln.fusion = {epilogues = 0 : i64, fused_ops = 0 : i64, horizontal = 0 : i64, kernels = 2 : i64, prologues = 0 : i64, refused = 0 : i64}}
 // CHECK:           %[[A:.*]] = call @step_exp(%{{.*}}) : (tensor<4x3xf32>) -> tensor<4x3xf32>
 // CHECK-NEXT:      %[[B:.*]] = call @step_neg(%[[A]]) : (tensor<4x3xf32>) -> tensor<3x4xf32>
-// CHECK-NOT:     kind = "multi-tensor"
+// CHECK-NOT:     #graph.kernel<multi_tensor,
 // CHECK:         func.func private @step_exp(
-// CHECK-SAME:        kind = "pointwise"
+// CHECK-SAME:        #graph.kernel<pointwise,
 // CHECK:         func.func private @step_neg(
-// CHECK-SAME:        kind = "pointwise"
+// CHECK-SAME:        #graph.kernel<pointwise,
 // CHECK-NEXT:      graph.transpose
 // CHECK-NEXT:      graph.neg
 module @dependent_pointwise {
@@ -272,9 +272,9 @@ module @dependent_pointwise {
 // CHECK:           call @fc1_matmul_add_relu(
 // CHECK:           call @head_exp_2(
 // CHECK:         func.func private @fc1_matmul_add_relu(
-// CHECK-SAME:        kiln.kernel = {kind = "matmul", layers = ["fc1"], ops = 3 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<matmul, layers = ["fc1"], ops = 3>
 // CHECK:         func.func private @head_exp_2(
-// CHECK-SAME:        kiln.kernel = {kind = "pointwise", layers = ["head"], ops = 1 : i64}
+// CHECK-SAME:        graph.kernel = #graph.kernel<pointwise, layers = ["head"], ops = 1>
 module @layer_names {
   func.func private @head_exp() -> ()
   func.func @step() {

@@ -28,6 +28,10 @@ def Graph_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
   let hasCanonicalizer = 0;
+  // `graph.kernel` on a kernel function is checked against its body.
+  let hasOperationAttrVerify = 1;
+  // Elementwise payloads are built with arith and math.
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
 }
 
 // Element types a floating-point graph tensor may have.
@@ -84,6 +88,42 @@ def Graph_InitializerAttr : AttrDef<Graph_Dialect, "Initializer"> {
   let extraClassDeclaration = [{
     double getFirst() const { return getA().convertToDouble(); }
     double getSecond() const { return getB().convertToDouble(); }
+  }];
+}
+
+def Graph_KernelKind : I32EnumAttr<"KernelKind",
+    "the kind of kernel a kernel function is emitted as", [
+      I32EnumAttrCase<"pointwise", 0>, I32EnumAttrCase<"multi_tensor", 1>,
+      I32EnumAttrCase<"matmul", 2>, I32EnumAttrCase<"reduction", 3>,
+      I32EnumAttrCase<"row", 4>, I32EnumAttrCase<"mask_pack", 5>,
+      I32EnumAttrCase<"mask_unpack", 6>]> {
+  let cppNamespace = "::kiln::graph";
+  let genSpecializedAttr = 0;
+}
+
+def Graph_KernelAttr : AttrDef<Graph_Dialect, "Kernel"> {
+  let mnemonic = "kernel";
+  let summary = "A kernel function's kind, the user's layers it serves and its op count";
+  let description = [{
+    `kiln-fuse` puts `graph.kernel` on every kernel function it outlines; the
+    dialect verifies the kind against the function's body (a `matmul` kernel
+    holds exactly one contraction, a `reduction` kernel one reduction, a `row`
+    kernel at least one row computation or row reduction and no other anchor,
+    `pointwise` and `multi_tensor` kernels only elementwise ops and views).
+    `kiln-emit-kernels` emits the function by this kind.
+
+    ```mlir
+    func.func private @fc1_matmul_add_relu(...)
+        attributes {graph.kernel = #graph.kernel<matmul, layers = ["fc1"], ops = 3>}
+    ```
+  }];
+  let parameters = (ins EnumParameter<Graph_KernelKind>:$kind,
+                        OptionalArrayRefParameter<"::mlir::StringAttr", "layer names">:$layers,
+                        "int64_t":$ops);
+  let assemblyFormat = "`<` $kind `,` `layers` `=` `[` $layers `]` `,` `ops` `=` $ops `>`";
+  let extraClassDeclaration = [{
+    /// The kind as plans and `kiln inspect` name it ("multi-tensor", "mask-pack").
+    std::string getKindName() const;
   }];
 }
 

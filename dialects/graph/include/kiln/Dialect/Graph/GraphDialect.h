@@ -1,8 +1,8 @@
 //===- GraphDialect.h - Kiln graph dialect ----------------------*- C++ -*-===//
 //
 // The graph dialect: a training step as static-shaped tensor ops. Include this
-// header for the dialect, its attributes, ops and the Differentiable
-// interface.
+// header for the dialect, its attributes, ops and their interfaces
+// (GraphInterfaces.td).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +35,7 @@ struct StepIOResource : public mlir::SideEffects::Resource::Base<StepIOResource>
 #define GET_ATTRDEF_CLASSES
 #include "kiln/Dialect/Graph/GraphAttrs.h.inc"
 
+#include "kiln/Dialect/Graph/GraphInterfaces.h"
 #include "kiln/Dialect/Graph/GraphInterfaces.h.inc"
 
 #define GET_OP_CLASSES

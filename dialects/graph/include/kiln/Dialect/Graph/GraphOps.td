@@ -30,6 +30,30 @@ class Graph_DiffOp<string mnemonic, list<Trait> traits = []>
     : Graph_Op<mnemonic, !listconcat([Pure,
         DeclareOpInterfaceMethods<DifferentiableOpInterface>], traits)>;
 
+// An elementwise op: `payload` is the body of buildScalar, which reads the
+// scalar operands `operands` and builds with `b` at `loc` (GraphInterfaces.td).
+class Graph_ElementwiseOp<string mnemonic, code payload, list<Trait> traits = []>
+    : Graph_DiffOp<mnemonic, !listconcat([
+        DeclareOpInterfaceMethods<ElementwiseOpInterface>], traits)> {
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &b, ::mlir::Location loc,
+                                         ::mlir::ValueRange operands) {
+  }] # payload # [{
+    }
+  }];
+}
+
+// A view (GraphInterfaces.td): kernels recompute it from its source.
+class Graph_ViewOp<string mnemonic, list<Trait> traits = [], list<string> overrides = []>
+    : Graph_DiffOp<mnemonic, !listconcat([
+        DeclareOpInterfaceMethods<IndexViewOpInterface, overrides>], traits)>;
+
+// An op that loops over more than its result (GraphInterfaces.td).
+class Graph_IteratingOp<string mnemonic, list<Trait> traits = [],
+                        list<string> overrides = []>
+    : Graph_DiffOp<mnemonic, !listconcat([
+        DeclareOpInterfaceMethods<IterationSpaceOpInterface, overrides>], traits)>;
+
 //===----------------------------------------------------------------------===//
 // State, inputs and outputs
 //===----------------------------------------------------------------------===//
@@ -153,7 +177,8 @@ def Graph_GradientOp : Graph_Op<"gradient", [
 //===----------------------------------------------------------------------===//
 
 def Graph_ConstantOp : Graph_Op<"constant", [ConstantLike, Pure,
-    AllTypesMatch<["value", "result"]>]> {
+    AllTypesMatch<["value", "result"]>,
+    DeclareOpInterfaceMethods<IndexViewOpInterface, ["isIndexView"]>]> {
   let summary = "A constant tensor";
   let description = [{
     ```mlir
@@ -171,8 +196,9 @@ def Graph_ConstantOp : Graph_Op<"constant", [ConstantLike, Pure,
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-class Graph_BinaryOp<string mnemonic, string math, list<Trait> traits = []>
-    : Graph_DiffOp<mnemonic, !listconcat([SameOperandsAndResultType], traits)> {
+class Graph_BinaryOp<string mnemonic, string math, code payload, list<Trait> traits = []>
+    : Graph_ElementwiseOp<mnemonic, [{ ::mlir::Value lhs = operands[0], rhs = operands[1];
+      }] # payload, !listconcat([SameOperandsAndResultType], traits)> {
   let summary = "Elementwise " # math;
   let description = [{
     Operands and result have one type; broadcast first with `graph.broadcast`
@@ -188,18 +214,29 @@ class Graph_BinaryOp<string mnemonic, string math, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def Graph_AddOp : Graph_BinaryOp<"add", "lhs + rhs", [Commutative]> {
+def Graph_AddOp : Graph_BinaryOp<"add", "lhs + rhs",
+    [{ return b.create<arith::AddFOp>(loc, lhs, rhs); }], [Commutative]> {
   let hasCanonicalizer = 1;
 }
-def Graph_SubOp : Graph_BinaryOp<"sub", "lhs - rhs"> {
+def Graph_SubOp : Graph_BinaryOp<"sub", "lhs - rhs",
+    [{ return b.create<arith::SubFOp>(loc, lhs, rhs); }]> {
   let hasCanonicalizer = 1;
 }
-def Graph_MulOp : Graph_BinaryOp<"mul", "lhs * rhs", [Commutative]>;
-def Graph_DivOp : Graph_BinaryOp<"div", "lhs / rhs">;
-def Graph_MaxOp : Graph_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
+def Graph_MulOp : Graph_BinaryOp<"mul", "lhs * rhs",
+    [{ return b.create<arith::MulFOp>(loc, lhs, rhs); }], [Commutative]>;
+def Graph_DivOp : Graph_BinaryOp<"div", "lhs / rhs",
+    [{ return b.create<arith::DivFOp>(loc, lhs, rhs); }]>;
+// NaN in either operand gives NaN, as in PyTorch.
+def Graph_MaxOp : Graph_BinaryOp<"max", "max(lhs, rhs)",
+    [{ return b.create<arith::MaximumFOp>(loc, lhs, rhs); }], [Commutative]>;
 
-class Graph_UnaryOp<string mnemonic, string math>
-    : Graph_DiffOp<mnemonic, [SameOperandsAndResultType]> {
+// NaN in either operand gives NaN, as in PyTorch.
+def Graph_MinimumOp : Graph_BinaryOp<"minimum", "min(lhs, rhs)",
+    [{ return b.create<arith::MinimumFOp>(loc, lhs, rhs); }], [Commutative]>;
+
+class Graph_UnaryOp<string mnemonic, string math, code payload>
+    : Graph_ElementwiseOp<mnemonic, [{ ::mlir::Value x = operands[0];
+      }] # payload, [SameOperandsAndResultType]> {
   let summary = "Elementwise " # math;
   let description = [{
     ```mlir
@@ -212,16 +249,185 @@ class Graph_UnaryOp<string mnemonic, string math>
   let hasFolder = 1;
 }
 
-def Graph_NegOp : Graph_UnaryOp<"neg", "-x">;
-def Graph_ExpOp : Graph_UnaryOp<"exp", "e^x">;
-def Graph_LogOp : Graph_UnaryOp<"log", "ln(x)">;
-def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "sqrt(x)">;
-def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
-def Graph_TanhOp : Graph_UnaryOp<"tanh", "tanh(x)">;
-def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + e^-x)">;
+def Graph_NegOp : Graph_UnaryOp<"neg", "-x", [{ return b.create<arith::NegFOp>(loc, x); }]>;
+def Graph_ExpOp : Graph_UnaryOp<"exp", "e^x", [{ return b.create<math::ExpOp>(loc, x); }]>;
+def Graph_LogOp : Graph_UnaryOp<"log", "ln(x)", [{ return b.create<math::LogOp>(loc, x); }]>;
+def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "sqrt(x)",
+    [{ return b.create<math::SqrtOp>(loc, x); }]>;
+def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)", [{
+      ::mlir::Value zero = f32Constant(b, loc, 0.0);
+      ::mlir::Value positive = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, zero);
+      return b.create<arith::SelectOp>(loc, positive, x, zero);
+    }]>;
+def Graph_TanhOp : Graph_UnaryOp<"tanh", "tanh(x)",
+    [{ return b.create<math::TanhOp>(loc, x); }]>;
+def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + e^-x)", [{
+      ::mlir::Value one = f32Constant(b, loc, 1.0);
+      ::mlir::Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
+      return b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, e));
+    }]>;
+
+def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x) = x / (1 + e^-x)", [{
+      ::mlir::Value one = f32Constant(b, loc, 1.0);
+      ::mlir::Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
+      return b.create<arith::DivFOp>(loc, x, b.create<arith::AddFOp>(loc, one, e));
+    }]>;
+def Graph_ErfOp : Graph_UnaryOp<"erf", "erf(x)", [{ return b.create<math::ErfOp>(loc, x); }]>;
+def Graph_AbsOp : Graph_UnaryOp<"abs", "|x|", [{ return b.create<math::AbsFOp>(loc, x); }]>;
+def Graph_RsqrtOp : Graph_UnaryOp<"rsqrt", "1 / sqrt(x)",
+    [{ return b.create<math::RsqrtOp>(loc, x); }]>;
+def Graph_SquareOp : Graph_UnaryOp<"square", "x * x",
+    [{ return b.create<arith::MulFOp>(loc, x, x); }]>;
+def Graph_Log1pOp : Graph_UnaryOp<"log1p", "ln(1 + x), accurate for small x",
+    [{ return b.create<math::Log1pOp>(loc, x); }]>;
+
+def Graph_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "how graph.gelu computes the Gaussian CDF", [
+      I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"tanh", 1>]> {
+  let cppNamespace = "::kiln::graph";
+  let genSpecializedAttr = 0;
+}
+def Graph_GeluApproximationAttr
+    : EnumAttr<Graph_Dialect, Graph_GeluApproximation, "gelu_approximation">;
+
+def Graph_GeluOp : Graph_UnaryOp<"gelu", "x * Phi(x), Phi the standard normal CDF", [{
+      ::mlir::Value half = f32Constant(b, loc, 0.5), one = f32Constant(b, loc, 1.0);
+      ::mlir::Value cdf;
+      if (getApproximate() == GeluApproximation::tanh) {
+        // Phi(x) ~ (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2
+        ::mlir::Value cube = b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, x, x), x);
+        ::mlir::Value inner = b.create<arith::AddFOp>(
+            loc, x, b.create<arith::MulFOp>(loc, f32Constant(b, loc, 0.044715), cube));
+        cdf = b.create<math::TanhOp>(loc, b.create<arith::MulFOp>(
+                  loc, f32Constant(b, loc, 0.7978845608028654), inner));
+      } else {
+        // Phi(x) = (1 + erf(x / sqrt(2))) / 2
+        cdf = b.create<math::ErfOp>(loc, b.create<arith::MulFOp>(
+                  loc, x, f32Constant(b, loc, 0.7071067811865476)));
+      }
+      ::mlir::Value halfX = b.create<arith::MulFOp>(loc, half, x);
+      return b.create<arith::MulFOp>(loc, halfX, b.create<arith::AddFOp>(loc, one, cdf));
+    }]> {
+  let description = [{
+    As PyTorch's `gelu(x, approximate=...)`: `none` (the default, elided)
+    computes `0.5 x (1 + erf(x / sqrt(2)))`, `tanh` computes
+    `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`.
+
+    ```mlir
+    %y = graph.gelu %x : tensor<128x10xf32>
+    %z = graph.gelu %x approximate = tanh : tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$operand,
+                       DefaultValuedAttr<Graph_GeluApproximationAttr,
+                                         "::kiln::graph::GeluApproximation::none">:$approximate);
+  let assemblyFormat = [{
+    $operand (`approximate` `=` $approximate^)? attr-dict `:` type($result)
+  }];
+}
+
+def Graph_PowOp : Graph_UnaryOp<"pow", "x^exponent for a constant exponent", [{
+      double exponent = getExponent().convertToDouble();
+      // Integer exponents multiply (square and multiply), so negative bases work on every
+      // device; a negative one takes the reciprocal.
+      if (exponent == std::trunc(exponent) && std::abs(exponent) <= 1024.0) {
+        ::mlir::Value power = f32Constant(b, loc, 1.0), square = x;
+        for (int64_t n = static_cast<int64_t>(std::abs(exponent)); n > 0; n >>= 1) {
+          if (n & 1)
+            power = b.create<arith::MulFOp>(loc, power, square);
+          if (n > 1)
+            square = b.create<arith::MulFOp>(loc, square, square);
+        }
+        if (exponent < 0)
+          return b.create<arith::DivFOp>(loc, f32Constant(b, loc, 1.0), power);
+        return power;
+      }
+      return b.create<math::PowFOp>(loc, x, f32Constant(b, loc, exponent));
+    }]> {
+  let description = [{
+    `exponent` is an f64 constant. Integer exponents are exact products (a
+    negative base is fine); others follow `powf` (NaN for a negative base).
+
+    ```mlir
+    %y = graph.pow %x exponent = 3.000000e+00 : tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$operand, F64Attr:$exponent);
+  let assemblyFormat = "$operand `exponent` `=` $exponent attr-dict `:` type($result)";
+}
+
+def Graph_ClampOp : Graph_UnaryOp<"clamp", "min(max(x, min), max)", [{
+      ::mlir::Value low = f32Constant(b, loc, getMin().convertToDouble());
+      ::mlir::Value high = f32Constant(b, loc, getMax().convertToDouble());
+      return b.create<arith::MinimumFOp>(loc, b.create<arith::MaximumFOp>(loc, x, low), high);
+    }]> {
+  let description = [{
+    As PyTorch's `clamp(x, min, max)`: a NaN stays NaN. The verifier requires
+    `min <= max`.
+
+    ```mlir
+    %y = graph.clamp %x min = -1.000000e+00, max = 1.000000e+00 : tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$operand, F64Attr:$min, F64Attr:$max);
+  let assemblyFormat = [{
+    $operand `min` `=` $min `,` `max` `=` $max attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Graph_LeakyReluOp : Graph_UnaryOp<"leaky_relu", "x > 0 ? x : negative_slope * x", [{
+      ::mlir::Value zero = f32Constant(b, loc, 0.0);
+      ::mlir::Value slope = f32Constant(b, loc, getNegativeSlope().convertToDouble());
+      ::mlir::Value positive = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, zero);
+      return b.create<arith::SelectOp>(loc, positive, x, b.create<arith::MulFOp>(loc, slope, x));
+    }]> {
+  let description = [{
+    As PyTorch's `leaky_relu(x, negative_slope=0.01)`; the default slope is
+    elided.
+
+    ```mlir
+    %y = graph.leaky_relu %x negative_slope = 2.000000e-01 : tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$operand,
+                       DefaultValuedAttr<F64Attr, "0.01">:$negative_slope);
+  let assemblyFormat = [{
+    $operand (`negative_slope` `=` $negative_slope^)? attr-dict `:` type($result)
+  }];
+}
+
+def Graph_SoftplusOp : Graph_UnaryOp<"softplus",
+    "beta x > threshold ? x : ln(1 + e^(beta x)) / beta", [{
+      double beta = getBeta().convertToDouble();
+      ::mlir::Value scaled = b.create<arith::MulFOp>(loc, f32Constant(b, loc, beta), x);
+      ::mlir::Value smooth = b.create<arith::DivFOp>(
+          loc, b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, scaled)),
+          f32Constant(b, loc, beta));
+      ::mlir::Value linear = b.create<arith::CmpFOp>(
+          loc, arith::CmpFPredicate::OGT, scaled,
+          f32Constant(b, loc, getThreshold().convertToDouble()));
+      return b.create<arith::SelectOp>(loc, linear, x, smooth);
+    }]> {
+  let description = [{
+    As PyTorch's `softplus(x, beta=1, threshold=20)`: linear above the
+    threshold, where `ln(1 + e^(beta x))` would overflow. Defaults are elided.
+
+    ```mlir
+    %y = graph.softplus %x beta = 2.000000e+00 threshold = 1.000000e+01 : tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$operand,
+                       DefaultValuedAttr<F64Attr, "1.0">:$beta,
+                       DefaultValuedAttr<F64Attr, "20.0">:$threshold);
+  let assemblyFormat = [{
+    $operand (`beta` `=` $beta^)? (`threshold` `=` $threshold^)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
 
 def Graph_CompareOp : Graph_Op<"compare", [Pure, InferTypeOpAdaptor,
-    AllTypesMatch<["lhs", "rhs"]>]> {
+    AllTypesMatch<["lhs", "rhs"]>, DeclareOpInterfaceMethods<ElementwiseOpInterface>]> {
   let summary = "Elementwise comparison giving an i1 mask";
   let description = [{
     ```mlir
@@ -235,8 +441,9 @@ def Graph_CompareOp : Graph_Op<"compare", [Pure, InferTypeOpAdaptor,
   let hasFolder = 1;
 }
 
-def Graph_SelectOp : Graph_DiffOp<"select", [InferTypeOpAdaptor,
-    AllTypesMatch<["on_true", "on_false"]>]> {
+def Graph_SelectOp : Graph_ElementwiseOp<"select",
+    [{ return b.create<arith::SelectOp>(loc, operands[0], operands[1], operands[2]); }],
+    [InferTypeOpAdaptor, AllTypesMatch<["on_true", "on_false"]>]> {
   let summary = "Elementwise choice: cond ? on_true : on_false";
   let description = [{
     ```mlir
@@ -256,7 +463,7 @@ def Graph_SelectOp : Graph_DiffOp<"select", [InferTypeOpAdaptor,
 // Shape manipulation
 //===----------------------------------------------------------------------===//
 
-def Graph_BroadcastOp : Graph_DiffOp<"broadcast"> {
+def Graph_BroadcastOp : Graph_ViewOp<"broadcast"> {
   let summary = "Broadcasts a tensor to a larger shape";
   let description = [{
     Operand dimension `i` becomes result dimension `dims[i]`; it must equal
@@ -277,7 +484,7 @@ def Graph_BroadcastOp : Graph_DiffOp<"broadcast"> {
   let hasCanonicalizer = 1;
 }
 
-def Graph_ReshapeOp : Graph_DiffOp<"reshape"> {
+def Graph_ReshapeOp : Graph_ViewOp<"reshape", [], ["aliasesOperand"]> {
   let summary = "Reinterprets a tensor's shape (row-major, same element count)";
   let description = [{
     ```mlir
@@ -292,7 +499,7 @@ def Graph_ReshapeOp : Graph_DiffOp<"reshape"> {
   let hasCanonicalizer = 1;
 }
 
-def Graph_TransposeOp : Graph_DiffOp<"transpose", [InferTypeOpAdaptor]> {
+def Graph_TransposeOp : Graph_ViewOp<"transpose", [InferTypeOpAdaptor]> {
   let summary = "Permutes dimensions: result dim i is operand dim perm[i]";
   let description = [{
     ```mlir
@@ -312,8 +519,8 @@ def Graph_TransposeOp : Graph_DiffOp<"transpose", [InferTypeOpAdaptor]> {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class Graph_ReduceOp<string mnemonic, string math>
-    : Graph_DiffOp<mnemonic, [InferTypeOpAdaptor]> {
+class Graph_ReduceOp<string mnemonic, string math, list<string> overrides = []>
+    : Graph_IteratingOp<mnemonic, [InferTypeOpAdaptor], overrides> {
   let summary = "Reduces with " # math # " over `axes` (dropping them)";
   let description = [{
     ```mlir
@@ -329,14 +536,14 @@ class Graph_ReduceOp<string mnemonic, string math>
 }
 
 def Graph_ReduceSumOp : Graph_ReduceOp<"reduce_sum", "a sum">;
-def Graph_ReduceMeanOp : Graph_ReduceOp<"reduce_mean", "the mean">;
+def Graph_ReduceMeanOp : Graph_ReduceOp<"reduce_mean", "the mean", ["buildReductionResult"]>;
 def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "the maximum">;
 
 //===----------------------------------------------------------------------===//
 // Linear algebra and normalisation
 //===----------------------------------------------------------------------===//
 
-def Graph_MatmulOp : Graph_DiffOp<"matmul", [InferTypeOpAdaptor]> {
+def Graph_MatmulOp : Graph_IteratingOp<"matmul", [InferTypeOpAdaptor]> {
   let summary = "Matrix product op(lhs) x op(rhs), batched over leading dims";
   let description = [{
     `op` transposes the last two dimensions when the flag is set. Operands of
@@ -357,7 +564,8 @@ def Graph_MatmulOp : Graph_DiffOp<"matmul", [InferTypeOpAdaptor]> {
 }
 
 class Graph_SoftmaxLikeOp<string mnemonic, string math>
-    : Graph_DiffOp<mnemonic, [InferTypeOpAdaptor]> {
+    : Graph_IteratingOp<mnemonic, [InferTypeOpAdaptor,
+        DeclareOpInterfaceMethods<RowOpInterface>]> {
   let summary = math # " along `axis`";
   let description = [{
     ```mlir
@@ -376,7 +584,8 @@ def Graph_LogSoftmaxOp : Graph_SoftmaxLikeOp<"log_softmax", "x - log(sum(exp(x))
 // Losses and labels
 //===----------------------------------------------------------------------===//
 
-def Graph_OneHotOp : Graph_Op<"one_hot", [Pure]> {
+def Graph_OneHotOp : Graph_Op<"one_hot", [Pure,
+    DeclareOpInterfaceMethods<IndexViewOpInterface>]> {
   let summary = "Integer labels [N] to one-hot rows [N, C]";
   let description = [{
     Labels outside [0, C) give a row of zeros.
@@ -392,7 +601,8 @@ def Graph_OneHotOp : Graph_Op<"one_hot", [Pure]> {
 }
 
 def Graph_SoftmaxCrossEntropyOp
-    : Graph_DiffOp<"softmax_cross_entropy", [InferTypeOpAdaptor]> {
+    : Graph_IteratingOp<"softmax_cross_entropy", [InferTypeOpAdaptor,
+        DeclareOpInterfaceMethods<RowOpInterface, ["isPerRow"]>]> {
   let summary = "Per-example cross entropy of softmax(logits) and integer labels";
   let description = [{
     `result[n] = logsumexp(logits[n, :]) - logits[n, labels[n]]`. Reduce with
@@ -410,8 +620,9 @@ def Graph_SoftmaxCrossEntropyOp
   }];
 }
 
-def Graph_MseOp : Graph_DiffOp<"mse", [InferTypeOpAdaptor,
-    AllTypesMatch<["prediction", "target"]>]> {
+def Graph_MseOp : Graph_IteratingOp<"mse", [InferTypeOpAdaptor,
+    AllTypesMatch<["prediction", "target"]>],
+    ["buildReductionTerm", "buildReductionResult"]> {
   let summary = "Mean squared error: mean((prediction - target)^2), a scalar";
   let description = [{
     ```mlir
