@@ -1,12 +1,23 @@
 //===- ElementwiseKernels.cpp - Elementwise loops of the reference device -===//
 //
-// One loop per op, the switch outside it, so each loop vectorizes. NaNs
-// propagate through relu and max (as in PyTorch), so a diverging model shows
-// up in the oracle too.
+// The table of every elementwise graph op's loop, written once as a generic
+// lambda over T and instantiated for float and double, plus the comparison,
+// selection, one_hot and mse loops, which read or write masks and labels.
+// Loops use std:: math, never the ops' MLIR payloads, so the oracle is an
+// independent implementation. NaNs propagate through relu and max (as in
+// PyTorch), so a diverging model shows up in the oracle too.
+//
+// A new elementwise op needs one entry in `kTable` and nothing else here.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ElementwiseKernels.h"
 #include "Kernels.h"
+
+#include "kiln/Dialect/Graph/GraphDialect.h"
+
+#include "absl/strings/str_cat.h"
+#include "llvm/ADT/STLExtras.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,10 +25,92 @@
 namespace kiln::reference {
 namespace {
 
-template <typename T, typename Function>
-void map(const T *operand, T *result, int64_t count, Function function) {
-  for (int64_t i = 0; i < count; ++i)
-    result[i] = function(operand[i]);
+namespace graph = kiln::graph;
+using mlir::Operation;
+
+template <typename T, typename Function> auto unaryLoopOf(Function function) {
+  return [function](const T *const *operands, T *result, int64_t count) {
+    const T *x = operands[0];
+    for (int64_t i = 0; i < count; ++i)
+      result[i] = function(x[i]);
+  };
+}
+
+template <typename T, typename Function> auto binaryLoopOf(Function function) {
+  return [function](const T *const *operands, T *result, int64_t count) {
+    const T *lhs = operands[0], *rhs = operands[1];
+    for (int64_t i = 0; i < count; ++i)
+      result[i] = function(lhs[i], rhs[i]);
+  };
+}
+
+/// `function` (a generic lambda of one T) as a float and a double loop.
+template <typename Function> ElementwiseLoop unary(Function function) {
+  return {unaryLoopOf<float>(function), unaryLoopOf<double>(function)};
+}
+
+/// `function` (a generic lambda of two Ts) as a float and a double loop.
+template <typename Function> ElementwiseLoop binary(Function function) {
+  return {binaryLoopOf<float>(function), binaryLoopOf<double>(function)};
+}
+
+template <typename OpTy> double attribute(Operation *op, llvm::APFloat (OpTy::*getter)()) {
+  return (llvm::cast<OpTy>(op).*getter)().convertToDouble();
+}
+
+/// One elementwise op: its name and how its loop is configured from it.
+struct Entry {
+  llvm::StringLiteral op;
+  ElementwiseLoop (*configure)(Operation *op);
+};
+
+// clang-format off
+const Entry kTable[] = {
+    {graph::AddOp::getOperationName(),
+     [](Operation *) { return binary([](auto a, auto b) { return a + b; }); }},
+    {graph::SubOp::getOperationName(),
+     [](Operation *) { return binary([](auto a, auto b) { return a - b; }); }},
+    {graph::MulOp::getOperationName(),
+     [](Operation *) { return binary([](auto a, auto b) { return a * b; }); }},
+    {graph::DivOp::getOperationName(),
+     [](Operation *) { return binary([](auto a, auto b) { return a / b; }); }},
+    {graph::MaxOp::getOperationName(),
+     [](Operation *) {
+       return binary([](auto a, auto b) { return a >= b || std::isnan(a) ? a : b; });
+     }},
+    {graph::NegOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return -x; }); }},
+    {graph::ExpOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::exp(x); }); }},
+    {graph::LogOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::log(x); }); }},
+    {graph::SqrtOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::sqrt(x); }); }},
+    {graph::ReluOp::getOperationName(),
+     [](Operation *) {
+       return unary([](auto x) { return x < decltype(x)(0) ? decltype(x)(0) : x; });
+     }},
+    {graph::TanhOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::tanh(x); }); }},
+    {graph::SigmoidOp::getOperationName(),
+     [](Operation *) {
+       return unary([](auto x) {
+         using T = decltype(x);
+         return T(1) / (T(1) + std::exp(-x));
+       });
+     }},
+};
+// clang-format on
+
+absl::StatusOr<const Entry *> findEntry(std::string_view opName) {
+  const Entry *entry =
+      llvm::find_if(kTable, [&](const Entry &e) { return e.op == llvm::StringRef(opName); });
+  if (entry == std::end(kTable))
+    return absl::UnimplementedError(
+        absl::StrCat("reference device: elementwise op '", std::string(opName),
+                     "' has no reference loop; add an entry for it to kTable in "
+                     "runtime/reference/ElementwiseKernels.cpp"));
+  return entry;
 }
 
 template <typename T, typename R, typename Function>
@@ -28,40 +121,14 @@ void zip(const T *lhs, const T *rhs, R *result, int64_t count, Function function
 
 } // namespace
 
-template <typename T> void unary(UnaryKind kind, const T *operand, T *result, int64_t count) {
-  switch (kind) {
-  case UnaryKind::kNeg:
-    return map(operand, result, count, [](T x) { return -x; });
-  case UnaryKind::kExp:
-    return map(operand, result, count, [](T x) { return std::exp(x); });
-  case UnaryKind::kLog:
-    return map(operand, result, count, [](T x) { return std::log(x); });
-  case UnaryKind::kSqrt:
-    return map(operand, result, count, [](T x) { return std::sqrt(x); });
-  case UnaryKind::kRelu:
-    return map(operand, result, count, [](T x) { return x < T(0) ? T(0) : x; });
-  case UnaryKind::kTanh:
-    return map(operand, result, count, [](T x) { return std::tanh(x); });
-  case UnaryKind::kSigmoid:
-    return map(operand, result, count, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
-  }
+absl::StatusOr<ElementwiseLoop> elementwiseLoop(Operation *op) {
+  absl::StatusOr<const Entry *> entry = findEntry(op->getName().getStringRef());
+  if (!entry.ok())
+    return entry.status();
+  return (*entry)->configure(op);
 }
 
-template <typename T>
-void binary(BinaryKind kind, const T *lhs, const T *rhs, T *result, int64_t count) {
-  switch (kind) {
-  case BinaryKind::kAdd:
-    return zip(lhs, rhs, result, count, [](T a, T b) { return a + b; });
-  case BinaryKind::kSub:
-    return zip(lhs, rhs, result, count, [](T a, T b) { return a - b; });
-  case BinaryKind::kMul:
-    return zip(lhs, rhs, result, count, [](T a, T b) { return a * b; });
-  case BinaryKind::kDiv:
-    return zip(lhs, rhs, result, count, [](T a, T b) { return a / b; });
-  case BinaryKind::kMax:
-    return zip(lhs, rhs, result, count, [](T a, T b) { return a >= b || std::isnan(a) ? a : b; });
-  }
-}
+absl::Status findElementwiseEntry(std::string_view opName) { return findEntry(opName).status(); }
 
 template <typename T>
 void compare(CompareKind kind, const T *lhs, const T *rhs, uint8_t *result, int64_t count) {
@@ -107,8 +174,6 @@ void meanSquaredError(const T *prediction, const T *target, T *result, int64_t c
 }
 
 #define KILN_INSTANTIATE(T)                                                                        \
-  template void unary<T>(UnaryKind, const T *, T *, int64_t);                                      \
-  template void binary<T>(BinaryKind, const T *, const T *, T *, int64_t);                         \
   template void compare<T>(CompareKind, const T *, const T *, uint8_t *, int64_t);                 \
   template void select<T>(const uint8_t *, const T *, const T *, T *, int64_t);                    \
   template void oneHot<T>(const int32_t *, T *, int64_t, int64_t);                                 \

@@ -9,6 +9,7 @@
 #include "Plan.h"
 
 #include "absl/strings/str_cat.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <cstring>
 
@@ -31,13 +32,13 @@ template <typename T> absl::Status execute(const Instruction &instruction, Plan 
     std::memcpy(result.bytes().data(), value.bytes().data(), value.sizeInBytes());
     return absl::OkStatus();
   }
-  case OpKind::kUnary:
-    unary(instruction.unary, data<T>(operand(0)), data<T>(result), instruction.count);
+  case OpKind::kElementwise: {
+    llvm::SmallVector<const T *, 3> operands;
+    for (size_t i = 0; i < instruction.operands.size(); ++i)
+      operands.push_back(data<T>(operand(i)));
+    instruction.elementwise.run(operands.data(), data<T>(result), instruction.count);
     return absl::OkStatus();
-  case OpKind::kBinary:
-    binary(instruction.binary, data<T>(operand(0)), data<T>(operand(1)), data<T>(result),
-           instruction.count);
-    return absl::OkStatus();
+  }
   case OpKind::kCompare:
     compare(instruction.compare, data<T>(operand(0)), data<T>(operand(1)), data<uint8_t>(result),
             instruction.count);

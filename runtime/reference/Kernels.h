@@ -1,8 +1,8 @@
 //===- Kernels.h - The reference device's loops -----------------*- C++ -*-===//
 //
 // Plain loops over raw pointers, one function per op family, instantiated for
-// float and double. They know nothing of MLIR: the plan hands them pointers
-// and precomputed layouts. Accumulations run in T in row-major order of the
+// float and double (elementwise ops: ElementwiseKernels.h). They know nothing of MLIR: the plan
+// hands them pointers and precomputed layouts. Accumulations run in T in row-major order of the
 // operand, so float32 results resemble a GPU kernel's.
 //
 // Internal to runtime/reference.
@@ -20,8 +20,6 @@
 
 namespace kiln::reference {
 
-enum class UnaryKind { kNeg, kExp, kLog, kSqrt, kRelu, kTanh, kSigmoid };
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax };
 enum class CompareKind { kEq, kNe, kLt, kLe, kGt, kGe };
 enum class ReduceKind { kSum, kMean, kMax };
 
@@ -55,9 +53,6 @@ struct AxisLayout {
   int64_t outer = 1, size = 0, inner = 1;
 };
 
-template <typename T> void unary(UnaryKind kind, const T *operand, T *result, int64_t count);
-template <typename T>
-void binary(BinaryKind kind, const T *lhs, const T *rhs, T *result, int64_t count);
 template <typename T>
 void compare(CompareKind kind, const T *lhs, const T *rhs, uint8_t *result, int64_t count);
 template <typename T>

@@ -33,26 +33,6 @@ std::vector<int64_t> shapeOf(mlir::Type type) {
   return {shape.begin(), shape.end()};
 }
 
-UnaryKind unaryKind(mlir::Operation *op) {
-  return llvm::TypeSwitch<mlir::Operation *, UnaryKind>(op)
-      .Case([](graph::NegOp) { return UnaryKind::kNeg; })
-      .Case([](graph::ExpOp) { return UnaryKind::kExp; })
-      .Case([](graph::LogOp) { return UnaryKind::kLog; })
-      .Case([](graph::SqrtOp) { return UnaryKind::kSqrt; })
-      .Case([](graph::ReluOp) { return UnaryKind::kRelu; })
-      .Case([](graph::TanhOp) { return UnaryKind::kTanh; })
-      .Default([](mlir::Operation *) { return UnaryKind::kSigmoid; });
-}
-
-BinaryKind binaryKind(mlir::Operation *op) {
-  return llvm::TypeSwitch<mlir::Operation *, BinaryKind>(op)
-      .Case([](graph::AddOp) { return BinaryKind::kAdd; })
-      .Case([](graph::SubOp) { return BinaryKind::kSub; })
-      .Case([](graph::MulOp) { return BinaryKind::kMul; })
-      .Case([](graph::DivOp) { return BinaryKind::kDiv; })
-      .Default([](mlir::Operation *) { return BinaryKind::kMax; });
-}
-
 CompareKind compareKind(graph::ComparePredicate predicate) {
   switch (predicate) {
   case graph::ComparePredicate::eq:

@@ -21,9 +21,6 @@ namespace kiln::reference {
 /// The static shape of a shaped type.
 std::vector<int64_t> shapeOf(mlir::Type type);
 
-/// The kernel variant of an elementwise op (`op` must be one of the unary or binary ops).
-UnaryKind unaryKind(mlir::Operation *op);
-BinaryKind binaryKind(mlir::Operation *op);
 CompareKind compareKind(graph::ComparePredicate predicate);
 
 /// The layout of a broadcast of `operand` to `result` along `dims`.

@@ -13,6 +13,7 @@
 #ifndef KILN_RUNTIME_REFERENCE_PLAN_H
 #define KILN_RUNTIME_REFERENCE_PLAN_H
 
+#include "ElementwiseKernels.h"
 #include "Kernels.h"
 
 #include "kiln/runtime/HostTensor.h"
@@ -28,8 +29,7 @@ namespace kiln::reference {
 /// such as constants, inputs and outputs, are handled by the plan's tables).
 enum class OpKind {
   kRead,
-  kUnary,
-  kBinary,
+  kElementwise, // every ElementwiseOpInterface op but compare and select
   kCompare,
   kSelect,
   kStridedCopy, // graph.broadcast and graph.transpose
@@ -52,8 +52,7 @@ struct Instruction {
   std::vector<int> operands;
   int result = -1;
 
-  UnaryKind unary = UnaryKind::kNeg;
-  BinaryKind binary = BinaryKind::kAdd;
+  ElementwiseLoop elementwise;
   CompareKind compare = CompareKind::kEq;
   ReduceKind reduce = ReduceKind::kSum;
   /// Elements of the result (elementwise ops, reshape, one_hot labels, mse operands).

@@ -382,18 +382,19 @@ absl::Status PlanBuilder::addOp(Operation *op) {
       })
       // Only marks the loss; kiln-autodiff turns it into graph.gradient ops.
       .Case([&](graph::MinimizeOp) { return absl::OkStatus(); })
-      .Case<graph::NegOp, graph::ExpOp, graph::LogOp, graph::SqrtOp, graph::ReluOp, graph::TanhOp,
-            graph::SigmoidOp>([&](Operation *) {
-        return add(OpKind::kUnary, [&](Instruction &i) { i.unary = unaryKind(op); });
-      })
-      .Case<graph::AddOp, graph::SubOp, graph::MulOp, graph::DivOp, graph::MaxOp>([&](Operation *) {
-        return add(OpKind::kBinary, [&](Instruction &i) { i.binary = binaryKind(op); });
-      })
       .Case([&](graph::CompareOp compare) {
         return add(OpKind::kCompare,
                    [&](Instruction &i) { i.compare = compareKind(compare.getPredicate()); });
       })
       .Case([&](graph::SelectOp) { return add(OpKind::kSelect); })
+      .Case([&](graph::ElementwiseOpInterface) -> absl::Status {
+        absl::StatusOr<ElementwiseLoop> loop = elementwiseLoop(op);
+        if (!loop.ok())
+          return absl::Status(
+              loop.status().code(),
+              absl::StrCat(loop.status().message(), " (needed by ", describeOp(op), ")"));
+        return add(OpKind::kElementwise, [&](Instruction &i) { i.elementwise = *std::move(loop); });
+      })
       .Case([&](graph::ReshapeOp) { return add(OpKind::kReshape); })
       .Case([&](graph::BroadcastOp broadcast) {
         return add(OpKind::kStridedCopy, [&](Instruction &i) {
