@@ -2,6 +2,10 @@
 //
 // Kernel formation in three steps, per program (func @step, @eval, ...):
 //
+//  Ops are classified by their interfaces (GraphInterfaces.td), never by name:
+//  elementwise payloads, index views, and iteration spaces (contraction,
+//  reduction, row).
+//
 //  1. Vertical grouping, in program order. Matmuls, reductions and row ops
 //     (softmax family) anchor groups; an elementwise op joins the group of
 //     one of its producers when it reads every value of that group at its
@@ -9,7 +13,10 @@
 //     the group's kind takes an op at that shape (a matmul's or reduction's
 //     result shape: an epilogue; a reduction's operand shape: a prologue),
 //     and no other producer group depends on that group (no cycle). A
-//     reduction absorbs the elementwise group that produces its operand.
+//     reduction absorbs the elementwise group that produces its operand. A
+//     row reduction (along the last axis) whose per-row value is read back
+//     along the row through a broadcast becomes a row kernel, which further
+//     row reductions of its elements join (a layer norm is one kernel).
 //     Views (broadcast, transpose, one_hot, splat constants) are not grouped:
 //     each kernel that reads one recomputes it from its source, which is an
 //     index computation; a view some non-elementwise consumer needs in
@@ -18,9 +25,9 @@
 //     them in the group graph) merge into multi-tensor kernels while the
 //     union of their buffers fits the binding budget.
 //  3. Outlining: each group becomes a private func.func with a typed
-//     `graph.kernel` attribute (#graph.kernel<kind, layers, ops>), called from the program; the program's ops are reordered
-//     topologically (stable), since a merged kernel runs once all its parts'
-//     inputs exist.
+//     `graph.kernel` attribute (#graph.kernel<kind, layers, ops>), called from the program; the
+//     program's ops are reordered topologically (stable), since a merged kernel runs once all its
+//     parts' inputs exist.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,23 +72,65 @@ enum class Space {
   Result,  // reductions: the result's shape (epilogue); rows: one row
 };
 
+/// What an op is, from its interfaces. A view that aliases its operand's storage (a
+/// reshape) stays in the program as an interface op: it renames a buffer, no kernel
+/// recomputes it.
 OpClass classify(Operation *op) {
-  if (llvm::isa<AddOp, SubOp, MulOp, DivOp, MaxOp, NegOp, ExpOp, LogOp, SqrtOp, ReluOp, TanhOp,
-                SigmoidOp, CompareOp, SelectOp>(op))
+  if (llvm::isa<ElementwiseOpInterface>(op))
     return OpClass::Elementwise;
-  if (llvm::isa<BroadcastOp, TransposeOp, OneHotOp>(op))
-    return OpClass::View;
-  if (auto constant = llvm::dyn_cast<ConstantOp>(op)) {
-    auto dense = llvm::dyn_cast<DenseElementsAttr>(constant.getValue());
-    return dense && dense.isSplat() ? OpClass::View : OpClass::Interface;
+  if (auto view = llvm::dyn_cast<IndexViewOpInterface>(op))
+    return view.isIndexView() && !view.aliasesOperand() ? OpClass::View : OpClass::Interface;
+  if (auto iterating = llvm::dyn_cast<IterationSpaceOpInterface>(op)) {
+    switch (iterating.getIterationSpace().kind) {
+    case IterationKind::Contraction:
+      return OpClass::Matmul;
+    case IterationKind::Reduction:
+      return OpClass::Reduction;
+    case IterationKind::Row:
+      return OpClass::Row;
+    }
   }
-  if (llvm::isa<MatmulOp>(op))
-    return OpClass::Matmul;
-  if (llvm::isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, MseOp>(op))
-    return OpClass::Reduction;
-  if (llvm::isa<SoftmaxOp, LogSoftmaxOp, SoftmaxCrossEntropyOp>(op))
-    return OpClass::Row;
   return OpClass::Interface;
+}
+
+/// Whether `op`'s result aliases its operand's buffer (a reshape).
+bool aliasesOperand(Operation *op) {
+  auto view = llvm::dyn_cast<IndexViewOpInterface>(op);
+  return view && view.aliasesOperand();
+}
+
+/// The shape of the rows `op` runs along when it is a row computation or a reduction over
+/// exactly the last axis of a tensor of rank 2 or more (a row reduction); empty otherwise.
+llvm::SmallVector<int64_t> rowShapeOf(Operation *op) {
+  auto iterating = llvm::dyn_cast<IterationSpaceOpInterface>(op);
+  if (!iterating)
+    return {};
+  IterationSpace space = iterating.getIterationSpace();
+  int64_t rank = static_cast<int64_t>(space.extents.size());
+  if (space.kind == IterationKind::Row) {
+    if (llvm::cast<RowOpInterface>(op).getRowAxis() != rank - 1)
+      return {};
+    return llvm::SmallVector<int64_t>(space.extents);
+  }
+  if (space.kind == IterationKind::Reduction && op->getNumOperands() == 1 && rank >= 2 &&
+      space.reducedDims() == llvm::SmallVector<int64_t>{rank - 1})
+    return llvm::SmallVector<int64_t>(space.extents);
+  return {};
+}
+
+/// Whether `view` reads its operand's element at the same row of `rowShape`: a broadcast
+/// (or other view) from the row values [..., rows] to the row's elements [..., rows, length]
+/// whose index map drops exactly the last dimension.
+bool readsSameRow(Operation *view, llvm::ArrayRef<int64_t> rowShape) {
+  auto indexView = llvm::dyn_cast<IndexViewOpInterface>(view);
+  if (!indexView || view->getNumOperands() != 1 || rowShape.empty() ||
+      llvm::cast<ShapedType>(view->getResult(0).getType()).getShape() != rowShape)
+    return false;
+  AffineMap map = indexView.getOperandIndexMap(0);
+  int64_t rank = static_cast<int64_t>(rowShape.size());
+  return map &&
+         map ==
+             AffineMap::getMultiDimIdentityMap(rank, view->getContext()).getMajorSubMap(rank - 1);
 }
 
 llvm::StringRef kindName(GroupKind kind) {
@@ -131,7 +180,10 @@ struct Group {
   Operation *anchor = nullptr; // the matmul, reduction or (first) row op
   llvm::SmallVector<Operation *> ops;
   llvm::SmallVector<int64_t> shape; // pointwise: the group's shape
-  bool horizontal = false;          // a merged multi-tensor group
+  /// Row and row-reduction groups: the shape of the rows' elements (Space::Operand); the
+  /// per-row values (Space::Result) have it without the last dimension.
+  llvm::SmallVector<int64_t> rowShape;
+  bool horizontal = false; // a merged multi-tensor group
 };
 
 class KernelFormer {
@@ -187,11 +239,13 @@ private:
     group->kind = kind;
     group->anchor = kind == GroupKind::Pointwise ? nullptr : anchor;
     selfParts_.push_back({group});
+    bool perRow = kind == GroupKind::Row && llvm::cast<RowOpInterface>(anchor).isPerRow();
     add(group, anchor,
-        kind == GroupKind::Pointwise || kind == GroupKind::Matmul            ? Space::Main
-        : kind == GroupKind::Row && llvm::isa<SoftmaxCrossEntropyOp>(anchor) ? Space::Result
-        : kind == GroupKind::Row                                             ? Space::Operand
-                                                                             : Space::Result);
+        kind == GroupKind::Pointwise || kind == GroupKind::Matmul ? Space::Main
+        : kind == GroupKind::Row && !perRow                       ? Space::Operand
+                                                                  : Space::Result);
+    if (kind == GroupKind::Row || kind == GroupKind::Reduction)
+      group->rowShape = rowShapeOf(anchor);
     if (kind == GroupKind::Pointwise)
       group->shape.assign(shapeOf(anchor->getResult(0)).begin(),
                           shapeOf(anchor->getResult(0)).end());
@@ -215,7 +269,7 @@ private:
   static bool clonesViews(Operation *consumer) {
     OpClass consumerClass = classify(consumer);
     return consumerClass == OpClass::Elementwise || consumerClass == OpClass::View ||
-           (consumerClass == OpClass::Reduction && !llvm::isa<MseOp>(consumer));
+           consumerClass == OpClass::Reduction;
   }
 
   /// Groups whose values `consumer` needs to read `value`: the value's group, or, for a
@@ -225,7 +279,7 @@ private:
     if (!def)
       return;
     // A reshape stays outside kernels (it aliases its operand's buffer) but still depends on it.
-    if (llvm::isa<ReshapeOp>(def)) {
+    if (aliasesOperand(def)) {
       sourceGroups(def->getOperand(0), def, out);
       return;
     }
@@ -294,9 +348,22 @@ private:
     return owner && find(owner) == group;
   }
 
-  /// Why elementwise `op` cannot join `group`, or empty when it can (then `space` says where).
-  std::string whyNotJoin(Operation *op, Group *group, Space &space) const {
+  /// Whether `view` broadcasts a per-row value of row-capable `group` back along the row
+  /// (so the thread holding a row element reads its own row's value).
+  bool isRowBroadcast(Operation *view, Group *group) const {
+    if (group->rowShape.empty() || view->getNumOperands() != 1)
+      return false;
+    Operation *source = view->getOperand(0).getDefiningOp();
+    Group *owner = source ? groupOf_.lookup(source) : nullptr;
+    return owner && find(owner) == group && spaceOf_.lookup(source) == Space::Result &&
+           readsSameRow(view, group->rowShape);
+  }
+
+  /// Why elementwise `op` cannot join `group`, or empty when it can (then `space` says where,
+  /// and `readsRow` whether it reads a per-row value broadcast along the row).
+  std::string whyNotJoin(Operation *op, Group *group, Space &space, bool &readsRow) const {
     bool haveSpace = false;
+    readsRow = false;
     for (Value operand : op->getOperands()) {
       Operation *def = operand.getDefiningOp();
       Group *owner = def && classify(def) != OpClass::View ? groupOf_.lookup(def) : nullptr;
@@ -310,9 +377,20 @@ private:
           return "it reads a kernel value at another shape";
         continue;
       }
-      if (def && classify(def) == OpClass::View && viewReads(operand, group))
+      if (def && classify(def) == OpClass::View && viewReads(operand, group)) {
+        if (isRowBroadcast(def, group)) {
+          if (haveSpace && space != Space::Operand)
+            return "it reads values of the kernel at two different shapes";
+          space = Space::Operand;
+          haveSpace = readsRow = true;
+          continue;
+        }
+        if (!group->rowShape.empty())
+          return "it reads a kernel value through a view other than a broadcast of its own "
+                 "row's value along the row (another row's element)";
         return "it reads a kernel value through a broadcast or transpose (another thread's "
                "element)";
+      }
     }
     if (!haveSpace)
       return "it reads no value of the kernel";
@@ -332,17 +410,33 @@ private:
       newGroup(GroupKind::Pointwise, op);
       return;
     }
-    // Candidates: the groups of its direct operands, latest first.
+    // Candidates: the groups of its direct operands, and the row-capable groups (row
+    // kernels, row reductions) it reads through views, latest first: a row kernel may take
+    // an op that reads its per-row values broadcast along the row.
     llvm::SmallVector<Group *> candidates;
+    std::function<void(Value, bool)> consider = [&](Value value, bool throughView) {
+      Operation *def = value.getDefiningOp();
+      if (def && classify(def) == OpClass::View) {
+        for (Value source : def->getOperands())
+          consider(source, true);
+        return;
+      }
+      Group *group = groupOfValue(value);
+      if (group && (!throughView || !find(group)->rowShape.empty()) &&
+          !llvm::is_contained(candidates, find(group)))
+        candidates.push_back(find(group));
+    };
     for (Value operand : op->getOperands())
-      if (Group *group = groupOfValue(operand))
-        if (!llvm::is_contained(candidates, find(group)))
-          candidates.push_back(find(group));
+      consider(operand, false);
     llvm::sort(candidates, [](Group *a, Group *b) { return a->id > b->id; });
     for (Group *group : candidates) {
       Space space = Space::Main;
-      std::string why = whyNotJoin(op, group, space);
+      bool readsRow = false;
+      std::string why = whyNotJoin(op, group, space, readsRow);
       if (why.empty()) {
+        // A row reduction whose per-row value is read back along the row is a row kernel.
+        if (readsRow)
+          group->kind = GroupKind::Row;
         add(group, op, space);
         ++counts.fusedOps;
         if (group->kind != GroupKind::Pointwise)
@@ -410,6 +504,7 @@ private:
         // The producer group becomes this reduction's prologue.
         producer->kind = GroupKind::Reduction;
         producer->anchor = op;
+        producer->rowShape = rowShapeOf(op);
         for (Group *part : partsOf(producer))
           for (Operation *member : part->ops)
             spaceOf_[member] = Space::Operand;
@@ -418,10 +513,21 @@ private:
         ++counts.fusedOps;
         return;
       }
+      // A reduction along the rows of a row kernel whose element it reads is one more row
+      // statistic of that kernel (a layer norm's variance after its mean).
+      llvm::SmallVector<int64_t> rowShape = rowShapeOf(op);
+      Operation *def = op->getOperand(0).getDefiningOp();
+      if (producer->kind == GroupKind::Row && !rowShape.empty() && producer->rowShape == rowShape &&
+          spaceOf_.lookup(def) == Space::Operand) {
+        add(producer, op, Space::Result);
+        ++counts.fusedOps;
+        return;
+      }
       refuse(op, counts,
              llvm::Twine("its operand comes from a ") + kindName(producer->kind) +
                  " kernel; only an elementwise kernel of the operand's shape becomes a "
-                 "reduction's prologue");
+                 "reduction's prologue, and only a row kernel's elements a reduction along "
+                 "its rows");
     }
     newGroup(GroupKind::Reduction, op);
   }
@@ -429,18 +535,13 @@ private:
   void placeRow(Operation *op, Counts &counts) {
     if (!options_.noFusion) {
       Value operand = op->getOperand(0);
-      int64_t axis = llvm::isa<SoftmaxCrossEntropyOp>(op)
-                         ? static_cast<int64_t>(shapeOf(operand).size()) - 1
-                         : op->getAttrOfType<IntegerAttr>("axis").getInt();
+      int64_t axis = llvm::cast<RowOpInterface>(op).getRowAxis();
       for (auto &owned : groups_) {
         Group *group = owned.get();
         if (find(group) != group || group->kind != GroupKind::Row)
           continue;
-        Operation *anchor = group->anchor;
-        int64_t anchorAxis = llvm::isa<SoftmaxCrossEntropyOp>(anchor)
-                                 ? static_cast<int64_t>(shapeOf(anchor->getOperand(0)).size()) - 1
-                                 : anchor->getAttrOfType<IntegerAttr>("axis").getInt();
-        if (anchor->getOperand(0) != operand || anchorAxis != axis)
+        auto anchor = llvm::dyn_cast<RowOpInterface>(group->anchor);
+        if (!anchor || anchor->getOperand(0) != operand || anchor.getRowAxis() != axis)
           continue;
         bool cycle = llvm::any_of(producerGroups(op), [&](Group *producer) {
           return producer != group && dependsOn(producer, group);
@@ -449,7 +550,7 @@ private:
           refuse(op, counts, "sharing the row kernel of the same logits would form a cycle");
           break;
         }
-        add(group, op, llvm::isa<SoftmaxCrossEntropyOp>(op) ? Space::Result : Space::Operand);
+        add(group, op, llvm::cast<RowOpInterface>(op).isPerRow() ? Space::Result : Space::Operand);
         ++counts.fusedOps;
         return;
       }
@@ -462,13 +563,13 @@ private:
   void materializeViews() {
     Block &body = program_.getBody().front();
     for (Operation &op : body) {
-      if (classify(&op) != OpClass::View || llvm::isa<ConstantOp>(op))
+      // Splat constants (views of nothing) are recomputed wherever they are read.
+      if (classify(&op) != OpClass::View || op.getNumOperands() == 0)
         continue;
       bool needed = llvm::any_of(op.getUsers(), [&](Operation *user) {
         OpClass userClass = classify(user);
         return userClass == OpClass::Interface || userClass == OpClass::Matmul ||
-               userClass == OpClass::Row ||
-               (userClass == OpClass::Reduction && llvm::isa<MseOp>(user));
+               userClass == OpClass::Row;
       });
       if (needed)
         newGroup(GroupKind::Pointwise, &op);
@@ -491,9 +592,8 @@ private:
       if (def && members.contains(def))
         return;
       if (def && classify(def) == OpClass::View && clonesViews(consumer)) {
-        if (!llvm::isa<ConstantOp>(def))
-          for (Value operand : def->getOperands())
-            leaf(operand, def);
+        for (Value operand : def->getOperands())
+          leaf(operand, def);
         return;
       }
       bindings.insert(value);
@@ -583,7 +683,7 @@ private:
       name = "step";
     llvm::SetVector<llvm::StringRef> mnemonics;
     for (Operation *op : ops)
-      if (classify(op) != OpClass::View || !llvm::isa<ConstantOp>(op))
+      if (classify(op) != OpClass::View || op->getNumOperands() != 0)
         mnemonics.insert(op->getName().stripDialect());
     if (root->horizontal) {
       name += "_multi_tensor";
@@ -679,11 +779,20 @@ private:
         for (Value operand : op->getOperands())
           visit(operand, op);
 
+      // A value is returned when something outside the kernel reads it; a view cloned in
+      // (a per-row value broadcast along the row) reads it inside, unless the view itself
+      // is read outside too.
+      std::function<bool(Operation *)> readOutside = [&](Operation *user) {
+        if (members.contains(user))
+          return false;
+        if (!views.contains(user))
+          return true;
+        return llvm::any_of(user->getUsers(), readOutside);
+      };
       llvm::SmallVector<Value> results;
       for (Operation *op : ops)
         for (Value result : op->getResults())
-          if (llvm::any_of(result.getUsers(),
-                           [&](Operation *user) { return !members.contains(user); }))
+          if (llvm::any_of(result.getUsers(), readOutside))
             results.push_back(result);
 
       llvm::SetVector<llvm::StringRef> layers;
@@ -707,23 +816,40 @@ private:
       llvm::SmallVector<StringAttr> layerNames;
       for (llvm::StringRef layer : layers)
         layerNames.push_back(builder.getStringAttr(layer));
-      callee->setAttr("graph.kernel",
-                      KernelAttr::get(context, root->horizontal ? KernelKind::multi_tensor
-                                                                : kernelKind(root->kind),
-                                      layerNames, static_cast<int64_t>(ops.size())));
+      callee->setAttr(
+          "graph.kernel",
+          KernelAttr::get(context,
+                          root->horizontal ? KernelKind::multi_tensor : kernelKind(root->kind),
+                          layerNames, static_cast<int64_t>(ops.size())));
       Block *entry = callee.addEntryBlock();
       builder.setInsertionPointToStart(entry);
       IRMapping mapping;
       for (auto [leaf, argument] : llvm::zip(leaves, entry->getArguments()))
         mapping.map(leaf, argument);
-      // Views first (they only read leaves and each other), then the members in order.
-      llvm::SmallVector<Operation *> viewList(views.begin(), views.end());
-      llvm::sort(viewList, [&](Operation *a, Operation *b) {
+      // Views of leaves first, then the members in order, each view of a member's value (a
+      // row kernel's per-row value broadcast along the row) among them where it stood.
+      auto byPosition = [&](Operation *a, Operation *b) {
         return position_.lookup(a) < position_.lookup(b);
-      });
-      for (Operation *view : viewList)
-        builder.clone(*view, mapping);
-      for (Operation *op : ops)
+      };
+      llvm::SmallVector<Operation *> viewList(views.begin(), views.end());
+      llvm::sort(viewList, byPosition);
+      llvm::DenseSet<Operation *> readsMember;
+      llvm::SmallVector<Operation *> body;
+      for (Operation *view : viewList) {
+        bool dependent = llvm::any_of(view->getOperands(), [&](Value operand) {
+          Operation *def = operand.getDefiningOp();
+          return def && (members.contains(def) || readsMember.contains(def));
+        });
+        if (!dependent) {
+          builder.clone(*view, mapping);
+          continue;
+        }
+        readsMember.insert(view);
+        body.push_back(view);
+      }
+      body.append(ops.begin(), ops.end());
+      llvm::stable_sort(body, byPosition);
+      for (Operation *op : body)
         builder.clone(*op, mapping);
       llvm::SmallVector<Value> returned;
       for (Value result : results)

@@ -52,25 +52,27 @@ module @two_matmuls {
 // -----
 
 // An elementwise op that reads a kernel value through a broadcast needs
-// another thread's element (here the row sum of a softmax-like chain), so it
-// does not join the reduction kernel: it is a pointwise kernel of its own.
+// another thread's element (here the column sums of exp(x), each read by
+// every row), so it does not join the reduction kernel: it is a pointwise
+// kernel of its own. (Row sums read back along their rows do fuse, into a
+// row kernel: fuse-row.mlir.)
 
 // CHECK-LABEL: module @through_broadcast
 // CHECK:         func.func @step() attributes {kiln.fusion = {epilogues = 0 : i64, fused_ops = 1 : i64, horizontal = 0 : i64, kernels = 2 : i64, prologues = 1 : i64, refused = 1 : i64}}
-// CHECK:           %[[R:.*]]:2 = call @step_exp_reduce_sum(%{{.*}}) : (tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<4xf32>)
-// CHECK-NEXT:      %[[N:.*]] = call @step_div(%[[R]]#0, %[[R]]#1) : (tensor<4x3xf32>, tensor<4xf32>) -> tensor<4x3xf32>
+// CHECK:           %[[R:.*]]:2 = call @step_exp_reduce_sum(%{{.*}}) : (tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+// CHECK-NEXT:      %[[N:.*]] = call @step_div(%[[R]]#0, %[[R]]#1) : (tensor<4x3xf32>, tensor<3xf32>) -> tensor<4x3xf32>
 // CHECK:         func.func private @step_exp_reduce_sum(
 // CHECK-SAME:        #graph.kernel<reduction,
-// CHECK:         func.func private @step_div(%[[E:.*]]: tensor<4x3xf32>, %[[S:.*]]: tensor<4xf32>)
+// CHECK:         func.func private @step_div(%[[E:.*]]: tensor<4x3xf32>, %[[S:.*]]: tensor<3xf32>)
 // CHECK-SAME:        #graph.kernel<pointwise,
-// CHECK-NEXT:      %[[SB:.*]] = graph.broadcast %[[S]] [0]
+// CHECK-NEXT:      %[[SB:.*]] = graph.broadcast %[[S]] [1]
 // CHECK-NEXT:      graph.div %[[E]], %[[SB]]
 module @through_broadcast {
   func.func @step() {
     %x = graph.input "x" : tensor<4x3xf32>
     %e = graph.exp %x : tensor<4x3xf32>
-    %s = graph.reduce_sum %e [1] : tensor<4x3xf32> -> tensor<4xf32>
-    %sb = graph.broadcast %s [0] : tensor<4xf32> to tensor<4x3xf32>
+    %s = graph.reduce_sum %e [0] : tensor<4x3xf32> -> tensor<3xf32>
+    %sb = graph.broadcast %s [1] : tensor<3xf32> to tensor<4x3xf32>
     // expected-remark @below {{not fused: into the reduction kernel of graph.exp: it reads a kernel value through a broadcast or transpose (another thread's element)}}
     %n = graph.div %e, %sb : tensor<4x3xf32>
     graph.output "n", %n : tensor<4x3xf32>
