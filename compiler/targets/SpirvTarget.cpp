@@ -9,7 +9,9 @@
 //  2. map memref memory spaces to Vulkan storage classes (`#gpu.address_space<workgroup>`
 //     -> Workgroup, default -> StorageBuffer);
 //  3. the patterns of convert-gpu-to-spirv{use-64bit-index=false} plus math, index and cf
-//     (upstream's pass leaves math ops illegal), applied as one full conversion;
+//     (upstream's pass leaves math ops illegal), applied as one full conversion, after
+//     math ops SPIR-V has no instruction for (math.erf) are expanded into arith with
+//     MLIR's polynomial approximations;
 //  4. spirv.module(spirv-lower-abi-attrs, spirv-update-vce), then serialize in process.
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +26,7 @@
 #include "mlir/Conversion/MathToSPIRV/MathToSPIRV.h"
 #include "mlir/Conversion/MemRefToSPIRV/MemRefToSPIRV.h"
 #include "mlir/Conversion/SCFToSPIRV/SCFToSPIRV.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
@@ -34,6 +37,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/SPIRV/Serialization.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -100,6 +104,13 @@ static std::optional<spirv::StorageClass> vulkanStorageClass(Attribute memorySpa
   return spirv::mapMemorySpaceToVulkanStorageClass(memorySpace);
 }
 
+/// Before step 3: math ops without a SPIR-V lowering (erf) as polynomial approximations.
+static LogicalResult expandMathWithoutSpirv(gpu::GPUModuleOp module) {
+  RewritePatternSet patterns(module.getContext());
+  populatePolynomialApproximateErfPattern(patterns);
+  return applyPatternsAndFoldGreedily(module, std::move(patterns));
+}
+
 /// Step 3: the GPU, arith, math, index, memref, scf, cf and func patterns as one full
 /// conversion of `module` into a spirv.module.
 static LogicalResult convertToSpirvDialect(gpu::GPUModuleOp module) {
@@ -142,6 +153,8 @@ FailureOr<std::vector<uint32_t>> lowerToSpirv(gpu::GPUModuleOp kernel) {
 
   spirv::MemorySpaceToStorageClassConverter storageClasses(vulkanStorageClass);
   spirv::convertMemRefTypesAndAttrs(module, storageClasses);
+  if (failed(expandMathWithoutSpirv(module)))
+    return fail("the expansion of math ops SPIR-V lacks");
   if (failed(convertToSpirvDialect(module)))
     return fail("the conversion to the SPIR-V dialect");
 

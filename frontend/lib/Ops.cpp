@@ -16,6 +16,7 @@
 #include "mlir/IR/Diagnostics.h"
 
 #include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using kiln::graph::ComparePredicate;
@@ -151,13 +152,25 @@ Tensor binary(StringRef opName, Tensor lhs, Tensor rhs, SourceLocation loc) {
   return b->create<OpTy>(loc, *type, lhs.value(), rhs.value());
 }
 
-template <typename OpTy> Tensor unary(StringRef opName, Tensor x, SourceLocation loc) {
+/// A unary op; `attributes` follow the operand in its builder.
+template <typename OpTy, typename... Attributes>
+Tensor unary(StringRef opName, Tensor x, SourceLocation loc, Attributes &&...attributes) {
   Builder *b = builderFor(opName, {x}, loc);
   if (!b)
     return poisoned({x});
   if (!b->check([&](Location l) { return requireFloat(l, opName, "operand", x); }, loc))
     return b->poison();
-  return b->create<OpTy>(loc, x.type(), x.value());
+  return b->create<OpTy>(loc, x.type(), x.value(), std::forward<Attributes>(attributes)...);
+}
+
+/// Records `message` for `opName` and returns false unless `holds`.
+bool requireArgument(bool holds, StringRef opName, Tensor x, const std::string &message,
+                     SourceLocation loc) {
+  if (holds)
+    return true;
+  if (x.builder())
+    x.builder()->reportError(absl::StrCat(opName.str(), ": ", message), loc);
+  return false;
 }
 
 /// A constant of `like`'s shape and element type holding `value`.
@@ -255,6 +268,12 @@ Tensor div(float lhs, Tensor rhs, SourceLocation loc) {
 Tensor maximum(Tensor lhs, float rhs, SourceLocation loc) {
   return maximum(lhs, splatLike(lhs, rhs, loc), loc);
 }
+Tensor minimum(Tensor lhs, Tensor rhs, SourceLocation loc) {
+  return binary<graph::MinimumOp>("graph.minimum", lhs, rhs, loc);
+}
+Tensor minimum(Tensor lhs, float rhs, SourceLocation loc) {
+  return minimum(lhs, splatLike(lhs, rhs, loc), loc);
+}
 
 Tensor neg(Tensor x, SourceLocation loc) { return unary<graph::NegOp>("graph.neg", x, loc); }
 Tensor exp(Tensor x, SourceLocation loc) { return unary<graph::ExpOp>("graph.exp", x, loc); }
@@ -264,6 +283,47 @@ Tensor relu(Tensor x, SourceLocation loc) { return unary<graph::ReluOp>("graph.r
 Tensor tanh(Tensor x, SourceLocation loc) { return unary<graph::TanhOp>("graph.tanh", x, loc); }
 Tensor sigmoid(Tensor x, SourceLocation loc) {
   return unary<graph::SigmoidOp>("graph.sigmoid", x, loc);
+}
+Tensor silu(Tensor x, SourceLocation loc) { return unary<graph::SiluOp>("graph.silu", x, loc); }
+Tensor erf(Tensor x, SourceLocation loc) { return unary<graph::ErfOp>("graph.erf", x, loc); }
+Tensor abs(Tensor x, SourceLocation loc) { return unary<graph::AbsOp>("graph.abs", x, loc); }
+Tensor rsqrt(Tensor x, SourceLocation loc) { return unary<graph::RsqrtOp>("graph.rsqrt", x, loc); }
+Tensor square(Tensor x, SourceLocation loc) {
+  return unary<graph::SquareOp>("graph.square", x, loc);
+}
+Tensor log1p(Tensor x, SourceLocation loc) { return unary<graph::Log1pOp>("graph.log1p", x, loc); }
+Tensor gelu(Tensor x, graph::GeluApproximation approximate, SourceLocation loc) {
+  return unary<graph::GeluOp>("graph.gelu", x, loc, approximate);
+}
+
+Tensor pow(Tensor x, double exponent, SourceLocation loc) {
+  if (!requireArgument(std::isfinite(exponent), "graph.pow", x,
+                       absl::StrCat("the exponent (", exponent, ") must be finite"), loc))
+    return poisoned({x});
+  return unary<graph::PowOp>("graph.pow", x, loc, APFloat(exponent));
+}
+
+Tensor clamp(Tensor x, double min, double max, SourceLocation loc) {
+  if (!requireArgument(min <= max, "graph.clamp", x,
+                       absl::StrCat("min (", min, ") must be <= max (", max, ")"), loc))
+    return poisoned({x});
+  return unary<graph::ClampOp>("graph.clamp", x, loc, APFloat(min), APFloat(max));
+}
+
+Tensor leakyRelu(Tensor x, double negativeSlope, SourceLocation loc) {
+  if (!requireArgument(std::isfinite(negativeSlope), "graph.leaky_relu", x,
+                       absl::StrCat("negative_slope (", negativeSlope, ") must be finite"), loc))
+    return poisoned({x});
+  return unary<graph::LeakyReluOp>("graph.leaky_relu", x, loc, APFloat(negativeSlope));
+}
+
+Tensor softplus(Tensor x, double beta, double threshold, SourceLocation loc) {
+  if (!requireArgument(
+          std::isfinite(beta) && beta != 0, "graph.softplus", x,
+          absl::StrCat("beta (", beta, ") must be finite and nonzero; softplus divides by it"),
+          loc))
+    return poisoned({x});
+  return unary<graph::SoftplusOp>("graph.softplus", x, loc, APFloat(beta), APFloat(threshold));
 }
 
 Tensor compare(Tensor lhs, ComparePredicate predicate, Tensor rhs, SourceLocation loc) {

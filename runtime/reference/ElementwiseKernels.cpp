@@ -4,8 +4,8 @@
 // lambda over T and instantiated for float and double, plus the comparison,
 // selection, one_hot and mse loops, which read or write masks and labels.
 // Loops use std:: math, never the ops' MLIR payloads, so the oracle is an
-// independent implementation. NaNs propagate through relu and max (as in
-// PyTorch), so a diverging model shows up in the oracle too.
+// independent implementation. NaNs propagate through relu, max, minimum and
+// clamp (as in PyTorch), so a diverging model shows up in the oracle too.
 //
 // A new elementwise op needs one entry in `kTable` and nothing else here.
 //
@@ -78,14 +78,28 @@ const Entry kTable[] = {
      [](Operation *) {
        return binary([](auto a, auto b) { return a >= b || std::isnan(a) ? a : b; });
      }},
+    {graph::MinimumOp::getOperationName(),
+     [](Operation *) {
+       return binary([](auto a, auto b) { return a <= b || std::isnan(a) ? a : b; });
+     }},
     {graph::NegOp::getOperationName(),
      [](Operation *) { return unary([](auto x) { return -x; }); }},
     {graph::ExpOp::getOperationName(),
      [](Operation *) { return unary([](auto x) { return std::exp(x); }); }},
     {graph::LogOp::getOperationName(),
      [](Operation *) { return unary([](auto x) { return std::log(x); }); }},
+    {graph::Log1pOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::log1p(x); }); }},
     {graph::SqrtOp::getOperationName(),
      [](Operation *) { return unary([](auto x) { return std::sqrt(x); }); }},
+    {graph::RsqrtOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return decltype(x)(1) / std::sqrt(x); }); }},
+    {graph::SquareOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return x * x; }); }},
+    {graph::AbsOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::fabs(x); }); }},
+    {graph::ErfOp::getOperationName(),
+     [](Operation *) { return unary([](auto x) { return std::erf(x); }); }},
     {graph::ReluOp::getOperationName(),
      [](Operation *) {
        return unary([](auto x) { return x < decltype(x)(0) ? decltype(x)(0) : x; });
@@ -97,6 +111,55 @@ const Entry kTable[] = {
        return unary([](auto x) {
          using T = decltype(x);
          return T(1) / (T(1) + std::exp(-x));
+       });
+     }},
+    {graph::SiluOp::getOperationName(),
+     [](Operation *) {
+       return unary([](auto x) {
+         using T = decltype(x);
+         return x / (T(1) + std::exp(-x));
+       });
+     }},
+    {graph::GeluOp::getOperationName(),
+     [](Operation *op) {
+       if (llvm::cast<graph::GeluOp>(op).getApproximate() == graph::GeluApproximation::tanh)
+         return unary([](auto x) {
+           using T = decltype(x);
+           T inner = T(std::sqrt(2 / M_PI)) * (x + T(0.044715) * x * x * x);
+           return T(0.5) * x * (T(1) + std::tanh(inner));
+         });
+       return unary([](auto x) {
+         using T = decltype(x);
+         return T(0.5) * x * (T(1) + std::erf(x / T(std::sqrt(2.0))));
+       });
+     }},
+    {graph::PowOp::getOperationName(),
+     [](Operation *op) {
+       double exponent = attribute(op, &graph::PowOp::getExponent);
+       return unary([exponent](auto x) { return std::pow(x, decltype(x)(exponent)); });
+     }},
+    {graph::ClampOp::getOperationName(),
+     [](Operation *op) {
+       double min = attribute(op, &graph::ClampOp::getMin);
+       double max = attribute(op, &graph::ClampOp::getMax);
+       return unary([min, max](auto x) {
+         using T = decltype(x);
+         return std::isnan(x) ? x : std::min(std::max(x, T(min)), T(max));
+       });
+     }},
+    {graph::LeakyReluOp::getOperationName(),
+     [](Operation *op) {
+       double slope = attribute(op, &graph::LeakyReluOp::getNegativeSlope);
+       return unary([slope](auto x) { return x > 0 ? x : decltype(x)(slope) * x; });
+     }},
+    {graph::SoftplusOp::getOperationName(),
+     [](Operation *op) {
+       double beta = attribute(op, &graph::SoftplusOp::getBeta);
+       double threshold = attribute(op, &graph::SoftplusOp::getThreshold);
+       return unary([beta, threshold](auto x) {
+         using T = decltype(x);
+         T scaled = T(beta) * x;
+         return scaled > T(threshold) ? x : std::log1p(std::exp(scaled)) / T(beta);
        });
      }},
 };

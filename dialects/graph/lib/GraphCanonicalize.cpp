@@ -93,7 +93,7 @@ Attribute foldSplatUnary(Attribute operand, Type resultType, Compute compute) {
 
 /// `function(x)` evaluated in double and rounded once to x's format: as
 /// accurate as any device's f32 implementation (correctly rounded for sqrt).
-APFloat viaDouble(const APFloat &x, double (*function)(double)) {
+APFloat viaDouble(const APFloat &x, llvm::function_ref<double(double)> function) {
   bool losesInfo = false;
   APFloat wide = x;
   wide.convert(APFloat::IEEEdouble(), kRound, &losesInfo);
@@ -178,6 +178,15 @@ OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
                            if (a.isNaN() || b.isNaN() || (a.isZero() && b.isZero()))
                              return std::nullopt;
                            return a.compare(b) == APFloat::cmpLessThan ? b : a;
+                         });
+}
+
+OpFoldResult MinimumOp::fold(FoldAdaptor adaptor) {
+  return foldSplatBinary(adaptor.getLhs(), adaptor.getRhs(), getType(),
+                         [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
+                           if (a.isNaN() || b.isNaN() || (a.isZero() && b.isZero()))
+                             return std::nullopt;
+                           return a.compare(b) == APFloat::cmpGreaterThan ? b : a;
                          });
 }
 
@@ -275,6 +284,99 @@ OpFoldResult SigmoidOp::fold(FoldAdaptor adaptor) {
   return foldSplatUnary(adaptor.getOperand(), getType(),
                         [](const APFloat &a) -> std::optional<APFloat> {
                           return viaDouble(a, [](double x) { return 1.0 / (1.0 + std::exp(-x)); });
+                        });
+}
+
+OpFoldResult SiluOp::fold(FoldAdaptor adaptor) {
+  return foldSplatUnary(adaptor.getOperand(), getType(),
+                        [](const APFloat &a) -> std::optional<APFloat> {
+                          return viaDouble(a, [](double x) { return x / (1.0 + std::exp(-x)); });
+                        });
+}
+
+OpFoldResult ErfOp::fold(FoldAdaptor adaptor) {
+  return foldSplatUnary(adaptor.getOperand(), getType(),
+                        [](const APFloat &a) -> std::optional<APFloat> {
+                          return viaDouble(a, [](double x) { return std::erf(x); });
+                        });
+}
+
+OpFoldResult AbsOp::fold(FoldAdaptor adaptor) {
+  return foldSplatUnary(adaptor.getOperand(), getType(), [](APFloat a) -> std::optional<APFloat> {
+    a.clearSign();
+    return a;
+  });
+}
+
+OpFoldResult RsqrtOp::fold(FoldAdaptor adaptor) {
+  return foldSplatUnary(adaptor.getOperand(), getType(),
+                        [](const APFloat &a) -> std::optional<APFloat> {
+                          return viaDouble(a, [](double x) { return 1.0 / std::sqrt(x); });
+                        });
+}
+
+OpFoldResult SquareOp::fold(FoldAdaptor adaptor) {
+  return foldSplatUnary(adaptor.getOperand(), getType(), [](APFloat a) -> std::optional<APFloat> {
+    APFloat x = a;
+    a.multiply(x, kRound);
+    return a;
+  });
+}
+
+OpFoldResult Log1pOp::fold(FoldAdaptor adaptor) {
+  return foldSplatUnary(adaptor.getOperand(), getType(),
+                        [](const APFloat &a) -> std::optional<APFloat> {
+                          return viaDouble(a, [](double x) { return std::log1p(x); });
+                        });
+}
+
+OpFoldResult GeluOp::fold(FoldAdaptor adaptor) {
+  bool tanh = getApproximate() == GeluApproximation::tanh;
+  return foldSplatUnary(
+      adaptor.getOperand(), getType(), [tanh](const APFloat &a) -> std::optional<APFloat> {
+        return viaDouble(a, [tanh](double x) {
+          double cdf = tanh ? std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))
+                            : std::erf(x * 0.7071067811865476);
+          return 0.5 * x * (1.0 + cdf);
+        });
+      });
+}
+
+// Integer exponents multiply on the devices, so only a double pow matches them to an ulp.
+OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
+  double exponent = getExponent().convertToDouble();
+  return foldSplatUnary(
+      adaptor.getOperand(), getType(), [exponent](const APFloat &a) -> std::optional<APFloat> {
+        return viaDouble(a, [exponent](double x) { return std::pow(x, exponent); });
+      });
+}
+
+// As for max, a NaN operand is left to the device.
+OpFoldResult ClampOp::fold(FoldAdaptor adaptor) {
+  double min = getMin().convertToDouble(), max = getMax().convertToDouble();
+  return foldSplatUnary(
+      adaptor.getOperand(), getType(), [&](const APFloat &a) -> std::optional<APFloat> {
+        if (a.isNaN())
+          return std::nullopt;
+        return viaDouble(a, [&](double x) { return std::min(std::max(x, min), max); });
+      });
+}
+
+OpFoldResult LeakyReluOp::fold(FoldAdaptor adaptor) {
+  double slope = getNegativeSlope().convertToDouble();
+  return foldSplatUnary(adaptor.getOperand(), getType(),
+                        [slope](const APFloat &a) -> std::optional<APFloat> {
+                          return viaDouble(a, [slope](double x) { return x > 0 ? x : slope * x; });
+                        });
+}
+
+OpFoldResult SoftplusOp::fold(FoldAdaptor adaptor) {
+  double beta = getBeta().convertToDouble(), threshold = getThreshold().convertToDouble();
+  return foldSplatUnary(adaptor.getOperand(), getType(),
+                        [&](const APFloat &a) -> std::optional<APFloat> {
+                          return viaDouble(a, [&](double x) {
+                            return beta * x > threshold ? x : std::log1p(std::exp(beta * x)) / beta;
+                          });
                         });
 }
 

@@ -37,7 +37,12 @@ public:
   Value div(Value l, Value r) { return b.create<DivOp>(loc, l, r); }
   Value neg(Value v) { return b.create<NegOp>(loc, v); }
   Value exp(Value v) { return b.create<ExpOp>(loc, v); }
+  Value erf(Value v) { return b.create<ErfOp>(loc, v); }
+  Value tanh(Value v) { return b.create<TanhOp>(loc, v); }
+  Value sigmoid(Value v) { return b.create<SigmoidOp>(loc, v); }
+  Value square(Value v) { return b.create<SquareOp>(loc, v); }
   Value scale(Value v, double factor) { return mul(v, constant(v.getType(), factor)); }
+  Value plus(Value v, double addend) { return add(v, constant(v.getType(), addend)); }
   Value compare(ComparePredicate predicate, Value l, Value r) {
     return b.create<CompareOp>(loc, predicate, l, r);
   }
@@ -117,6 +122,14 @@ LogicalResult MaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value
   return result(out, {r.select(lhsWins, gs[0], zero), r.select(lhsWins, zero, gs[0])});
 }
 
+// Ties send the gradient to lhs, as for max.
+LogicalResult MinimumOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value lhsWins = r.compare(ComparePredicate::le, getLhs(), getRhs());
+  Value zero = r.zerosLike(gs[0]);
+  return result(out, {r.select(lhsWins, gs[0], zero), r.select(lhsWins, zero, gs[0])});
+}
+
 LogicalResult NegOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   return result(out, {Rule(b, getLoc()).neg(gs[0])});
 }
@@ -155,6 +168,111 @@ LogicalResult SigmoidOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<V
   Rule r(b, getLoc());
   Value y = getResult();
   return result(out, {r.mul(gs[0], r.mul(y, r.sub(r.constant(y.getType(), 1.0), y)))});
+}
+
+// d silu(x) = s (1 + x (1 - s)) dx with s = sigmoid(x).
+LogicalResult SiluOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value x = getOperand(), s = r.sigmoid(x);
+  Value oneMinusS = r.sub(r.constant(x.getType(), 1.0), s);
+  return result(out, {r.mul(gs[0], r.mul(s, r.plus(r.mul(x, oneMinusS), 1.0)))});
+}
+
+// d erf(x) = 2 / sqrt(pi) e^(-x^2) dx.
+LogicalResult ErfOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value density = r.exp(r.neg(r.square(getOperand())));
+  return result(out, {r.mul(gs[0], r.scale(density, 1.1283791670955126))});
+}
+
+// d |x| = sign(x) dx, with sign(0) = 0 as in PyTorch.
+LogicalResult AbsOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value x = getOperand(), zero = r.zerosLike(x);
+  Value negative =
+      r.select(r.compare(ComparePredicate::lt, x, zero), r.constant(x.getType(), -1.0), zero);
+  Value sign =
+      r.select(r.compare(ComparePredicate::gt, x, zero), r.constant(x.getType(), 1.0), negative);
+  return result(out, {r.mul(gs[0], sign)});
+}
+
+// d x^(-1/2) = -1/2 x^(-3/2) dx = -y^3 / 2 dx.
+LogicalResult RsqrtOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value y = getResult();
+  return result(out, {r.mul(r.scale(gs[0], -0.5), r.mul(r.square(y), y))});
+}
+
+LogicalResult SquareOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  return result(out, {r.mul(r.scale(gs[0], 2.0), getOperand())});
+}
+
+LogicalResult Log1pOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  return result(out, {r.div(gs[0], r.plus(getOperand(), 1.0))});
+}
+
+// With u = x + 0.044715 x^3 and Phi the approximated or exact normal CDF:
+//   none: d gelu = Phi(x) + x e^(-x^2/2) / sqrt(2 pi);
+//   tanh: d gelu = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2,
+//         t = tanh(sqrt(2/pi) u).
+LogicalResult GeluOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value x = getOperand(), x2 = r.square(x);
+  Value derivative;
+  if (getApproximate() == GeluApproximation::tanh) {
+    constexpr double kSqrt2OverPi = 0.7978845608028654, kCubic = 0.044715;
+    Value t = r.tanh(r.scale(r.add(x, r.scale(r.mul(x2, x), kCubic)), kSqrt2OverPi));
+    Value one = r.constant(x.getType(), 1.0);
+    Value innerSlope = r.scale(r.plus(r.scale(x2, 3 * kCubic), 1.0), kSqrt2OverPi);
+    Value tail = r.mul(r.mul(x, r.sub(one, r.square(t))), innerSlope);
+    derivative = r.scale(r.add(r.add(one, t), tail), 0.5);
+  } else {
+    Value cdf = r.scale(r.plus(r.erf(r.scale(x, 0.7071067811865476)), 1.0), 0.5);
+    Value density = r.scale(r.exp(r.scale(x2, -0.5)), 0.3989422804014327);
+    derivative = r.add(cdf, r.mul(x, density));
+  }
+  return result(out, {r.mul(gs[0], derivative)});
+}
+
+// d x^e = e x^(e-1) dx; a zero exponent gives a zero gradient, as in PyTorch.
+LogicalResult PowOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  double exponent = getExponent().convertToDouble();
+  if (exponent == 0)
+    return result(out, {r.zerosLike(gs[0])});
+  Value lower = b.create<PowOp>(getLoc(), getOperand(), APFloat(exponent - 1));
+  return result(out, {r.mul(r.scale(gs[0], exponent), lower)});
+}
+
+// The gradient passes where min <= x <= max (both bounds included, as in PyTorch).
+LogicalResult ClampOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value x = getOperand(), zero = r.zerosLike(gs[0]);
+  Value aboveMin =
+      r.compare(ComparePredicate::ge, x, r.constant(x.getType(), getMin().convertToDouble()));
+  Value belowMax =
+      r.compare(ComparePredicate::le, x, r.constant(x.getType(), getMax().convertToDouble()));
+  return result(out, {r.select(aboveMin, r.select(belowMax, gs[0], zero), zero)});
+}
+
+// The slope is negative_slope at x <= 0, as in PyTorch.
+LogicalResult LeakyReluOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value x = getOperand();
+  Value positive = r.compare(ComparePredicate::gt, x, r.zerosLike(x));
+  double slope = getNegativeSlope().convertToDouble();
+  return result(out, {r.select(positive, gs[0], r.scale(gs[0], slope))});
+}
+
+// d softplus = sigmoid(beta x) dx below the threshold, dx above it.
+LogicalResult SoftplusOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
+  Rule r(b, getLoc());
+  Value scaled = r.scale(getOperand(), getBeta().convertToDouble());
+  Value linear = r.compare(ComparePredicate::gt, scaled,
+                           r.constant(scaled.getType(), getThreshold().convertToDouble()));
+  return result(out, {r.select(linear, gs[0], r.mul(gs[0], r.sigmoid(scaled)))});
 }
 
 LogicalResult SelectOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {

@@ -36,6 +36,8 @@ Tensor mul(Tensor lhs, Tensor rhs, SourceLocation loc = SourceLocation::current(
 Tensor div(Tensor lhs, Tensor rhs, SourceLocation loc = SourceLocation::current());
 /// max(lhs, rhs) elementwise, broadcasting numpy-style.
 Tensor maximum(Tensor lhs, Tensor rhs, SourceLocation loc = SourceLocation::current());
+/// min(lhs, rhs) elementwise (NaN if either is NaN), broadcasting numpy-style.
+Tensor minimum(Tensor lhs, Tensor rhs, SourceLocation loc = SourceLocation::current());
 
 /// The same ops with a scalar, which becomes a constant of the tensor's shape.
 Tensor add(Tensor lhs, float rhs, SourceLocation loc = SourceLocation::current());
@@ -45,6 +47,7 @@ Tensor mul(Tensor lhs, float rhs, SourceLocation loc = SourceLocation::current()
 Tensor div(Tensor lhs, float rhs, SourceLocation loc = SourceLocation::current());
 Tensor div(float lhs, Tensor rhs, SourceLocation loc = SourceLocation::current());
 Tensor maximum(Tensor lhs, float rhs, SourceLocation loc = SourceLocation::current());
+Tensor minimum(Tensor lhs, float rhs, SourceLocation loc = SourceLocation::current());
 
 Tensor neg(Tensor x, SourceLocation loc = SourceLocation::current());
 Tensor exp(Tensor x, SourceLocation loc = SourceLocation::current());
@@ -53,6 +56,30 @@ Tensor sqrt(Tensor x, SourceLocation loc = SourceLocation::current());
 Tensor relu(Tensor x, SourceLocation loc = SourceLocation::current());
 Tensor tanh(Tensor x, SourceLocation loc = SourceLocation::current());
 Tensor sigmoid(Tensor x, SourceLocation loc = SourceLocation::current());
+/// x * sigmoid(x).
+Tensor silu(Tensor x, SourceLocation loc = SourceLocation::current());
+Tensor erf(Tensor x, SourceLocation loc = SourceLocation::current());
+Tensor abs(Tensor x, SourceLocation loc = SourceLocation::current());
+/// 1 / sqrt(x).
+Tensor rsqrt(Tensor x, SourceLocation loc = SourceLocation::current());
+/// x * x.
+Tensor square(Tensor x, SourceLocation loc = SourceLocation::current());
+/// ln(1 + x), accurate for small x.
+Tensor log1p(Tensor x, SourceLocation loc = SourceLocation::current());
+/// x * Phi(x), as PyTorch's gelu(x, approximate='none' | 'tanh').
+Tensor gelu(Tensor x, graph::GeluApproximation approximate = graph::GeluApproximation::none,
+            SourceLocation loc = SourceLocation::current());
+/// x^exponent for a constant exponent; fails if the exponent is not finite.
+Tensor pow(Tensor x, double exponent, SourceLocation loc = SourceLocation::current());
+/// min(max(x, min), max); fails unless min <= max.
+Tensor clamp(Tensor x, double min, double max, SourceLocation loc = SourceLocation::current());
+/// x > 0 ? x : negativeSlope * x, as PyTorch's leaky_relu.
+Tensor leakyRelu(Tensor x, double negativeSlope = 0.01,
+                 SourceLocation loc = SourceLocation::current());
+/// beta x > threshold ? x : ln(1 + e^(beta x)) / beta, as PyTorch's softplus; fails unless
+/// beta is finite and nonzero.
+Tensor softplus(Tensor x, double beta = 1.0, double threshold = 20.0,
+                SourceLocation loc = SourceLocation::current());
 
 /// An i1 mask `lhs <predicate> rhs`, broadcasting numpy-style.
 Tensor compare(Tensor lhs, graph::ComparePredicate predicate, Tensor rhs,

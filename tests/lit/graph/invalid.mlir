@@ -576,3 +576,28 @@ func.func @step() {
   %c = graph.constant sparse<[[0]], [1.0]> : tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @clamp_bounds_reversed(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'graph.clamp' op min (2.000000e+00) must be <= max (1.000000e+00)}}
+  %y = graph.clamp %x min = 2.0, max = 1.0 : tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+func.func @softplus_zero_beta(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'graph.softplus' op beta (0.000000e+00) must be finite and nonzero; softplus divides by it}}
+  %y = graph.softplus %x beta = 0.0 : tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+func.func @gelu_unknown_approximation(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+2 {{expected ::kiln::graph::GeluApproximation to be one of: none, tanh}}
+  // expected-error @+1 {{failed to parse Graph_GeluApproximationAttr parameter 'value'}}
+  %y = graph.gelu %x approximate = sigmoid : tensor<2xf32>
+  return %y : tensor<2xf32>
+}

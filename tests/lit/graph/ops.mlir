@@ -94,6 +94,29 @@ module @ops attributes {graph.optimizer = {kind = "adam", learning_rate = 1.0e-0
     %tanh = graph.tanh %y : tensor<2x4xf32>
     // CHECK: graph.sigmoid %[[Y]] : tensor<2x4xf32>
     %sigmoid = graph.sigmoid %y : tensor<2x4xf32>
+    // CHECK: graph.minimum %[[Y]], %[[C]] : tensor<2x4xf32>
+    %minimum = graph.minimum %y, %c : tensor<2x4xf32>
+    // Attributes at their defaults are elided; the others print after the operand.
+    // CHECK: graph.gelu %[[Y]] : tensor<2x4xf32>
+    %gelu = graph.gelu %y : tensor<2x4xf32>
+    // CHECK: graph.gelu %[[Y]] : tensor<2x4xf32>
+    %gelu_none = graph.gelu %y approximate = none : tensor<2x4xf32>
+    // CHECK: graph.gelu %[[Y]] approximate = tanh : tensor<2x4xf32>
+    %gelu_tanh = graph.gelu %y approximate = tanh : tensor<2x4xf32>
+    // CHECK: graph.pow %[[Y]] exponent = 1.500000e+00 : tensor<2x4xf32>
+    %pow = graph.pow %y exponent = 1.5 : tensor<2x4xf32>
+    // CHECK: graph.clamp %[[Y]] min = -1.000000e+00, max = 1.000000e+00 : tensor<2x4xf32>
+    %clamp = graph.clamp %y min = -1.0, max = 1.0 : tensor<2x4xf32>
+    // CHECK: graph.leaky_relu %[[Y]] : tensor<2x4xf32>
+    %leaky = graph.leaky_relu %y : tensor<2x4xf32>
+    // CHECK: graph.leaky_relu %[[Y]] negative_slope = 2.000000e-01 : tensor<2x4xf32>
+    %leaky_slope = graph.leaky_relu %y negative_slope = 0.2 : tensor<2x4xf32>
+    // CHECK: graph.softplus %[[Y]] : tensor<2x4xf32>
+    %softplus = graph.softplus %y : tensor<2x4xf32>
+    // CHECK: graph.softplus %[[Y]] beta = 2.000000e+00 threshold = 1.000000e+01 : tensor<2x4xf32>
+    %softplus_both = graph.softplus %y beta = 2.0 threshold = 10.0 : tensor<2x4xf32>
+    // CHECK: graph.softplus %[[Y]] threshold = 5.000000e+00 : tensor<2x4xf32>
+    %softplus_threshold = graph.softplus %y threshold = 5.0 : tensor<2x4xf32>
 
     // CHECK: graph.compare eq, %[[Y]], %[[C]] : tensor<2x4xf32>
     %eq = graph.compare eq, %y, %c : tensor<2x4xf32>

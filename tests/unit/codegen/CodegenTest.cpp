@@ -276,12 +276,8 @@ TEST_F(CodegenTest, InputDefaultValuesAreEncodedLittleEndian) {
 
 /// Ops that compute (not views, which kernels recompute, nor interface ops).
 bool isComputeOp(mlir::Operation *op) {
-  return llvm::isa<graph::AddOp, graph::SubOp, graph::MulOp, graph::DivOp, graph::MaxOp,
-                   graph::NegOp, graph::ExpOp, graph::LogOp, graph::SqrtOp, graph::ReluOp,
-                   graph::TanhOp, graph::SigmoidOp, graph::CompareOp, graph::SelectOp,
-                   graph::MatmulOp, graph::ReduceSumOp, graph::ReduceMeanOp, graph::ReduceMaxOp,
-                   graph::SoftmaxOp, graph::LogSoftmaxOp, graph::SoftmaxCrossEntropyOp,
-                   graph::MseOp>(op);
+  return llvm::isa<graph::ElementwiseOpInterface, graph::IterationSpaceOpInterface>(op) &&
+         !llvm::isa<graph::IndexViewOpInterface>(op);
 }
 
 int dispatchCount(const plan::Step &step) {

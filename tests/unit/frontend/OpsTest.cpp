@@ -135,6 +135,41 @@ TEST(OpsTest, UnaryOpsKeepTheType) {
   EXPECT_TRUE(definingOp<graph::MaxOp>(maximum(x, 0.0f)));
 }
 
+TEST(OpsTest, AttributeOpsCarryTheirArguments) {
+  Builder b;
+  Tensor x = b.input("x", {3, 2});
+  auto gelu = definingOp<graph::GeluOp>(kiln::gelu(x, graph::GeluApproximation::tanh));
+  ASSERT_TRUE(gelu);
+  EXPECT_EQ(gelu.getApproximate(), graph::GeluApproximation::tanh);
+  EXPECT_EQ(definingOp<graph::PowOp>(pow(x, 3.0)).getExponent().convertToDouble(), 3.0);
+  auto clamp = definingOp<graph::ClampOp>(kiln::clamp(x, -1.0, 2.0));
+  ASSERT_TRUE(clamp);
+  EXPECT_EQ(clamp.getMin().convertToDouble(), -1.0);
+  EXPECT_EQ(clamp.getMax().convertToDouble(), 2.0);
+  EXPECT_EQ(definingOp<graph::LeakyReluOp>(leakyRelu(x)).getNegativeSlope().convertToDouble(),
+            0.01);
+  auto softplus = definingOp<graph::SoftplusOp>(kiln::softplus(x));
+  ASSERT_TRUE(softplus);
+  EXPECT_EQ(softplus.getBeta().convertToDouble(), 1.0);
+  EXPECT_EQ(softplus.getThreshold().convertToDouble(), 20.0);
+  EXPECT_TRUE(definingOp<graph::MinimumOp>(minimum(x, 0.0f)));
+  EXPECT_TRUE(b.ok()) << b.status();
+}
+
+TEST(OpsTest, ClampWithMinAboveMaxIsAnErrorNamingBoth) {
+  Builder b;
+  Tensor x = b.input("x", {3});
+  EXPECT_FALSE(kiln::clamp(x, 2.0, 1.0).ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("graph.clamp: min (2) must be <= max (1)"));
+}
+
+TEST(OpsTest, SoftplusWithZeroBetaIsAnError) {
+  Builder b;
+  Tensor x = b.input("x", {3});
+  EXPECT_FALSE(kiln::softplus(x, 0.0).ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("graph.softplus: beta (0) must be finite"));
+}
+
 TEST(OpsTest, CompareGivesAMaskAndSelectUsesIt) {
   Builder b;
   Tensor x = b.input("x", {4, 3});

@@ -46,15 +46,17 @@ std::string list(const std::vector<int64_t> &values) {
   return out.str();
 }
 
+/// `attributes` is the op's assembly between its operand and the colon
+/// (" exponent = 3.0").
 OpSample unary(std::string op, std::string sample, Shape shape, Draw draw,
-               std::function<double(double)> f) {
+               std::function<double(double)> f, std::string attributes = "") {
   std::string type = tensorType(shape);
   return {op,
           std::move(sample),
           {{shape, draw}},
           shape,
           ElementType::kF32,
-          "%result = graph." + op + " %arg0 : " + type,
+          "%result = graph." + op + " %arg0" + attributes + " : " + type,
           [f](const std::vector<Tensor> &x) { return map(x[0], f); }};
 }
 
@@ -253,6 +255,55 @@ std::vector<OpSample> buildRegistry() {
       unary("tanh", "matrix", matrix, Draw::kUniform, [](double x) { return std::tanh(x); }));
   r.push_back(unary("sigmoid", "matrix", matrix, Draw::kUniform,
                     [](double x) { return 1 / (1 + std::exp(-x)); }));
+
+  r.push_back(binary("minimum", "matrix", matrix, Draw::kUniform, Draw::kUniform,
+                     [](double a, double b) { return std::min(a, b); }));
+  r.push_back(unary("silu", "matrix", matrix, Draw::kUniform,
+                    [](double x) { return x / (1 + std::exp(-x)); }));
+  r.push_back(unary("erf", "matrix", matrix, Draw::kUniform, [](double x) { return std::erf(x); }));
+  // Away from the kink at 0, where finite differences do not apply.
+  r.push_back(
+      unary("abs", "matrix", matrix, Draw::kAwayFromZero, [](double x) { return std::fabs(x); }));
+  r.push_back(
+      unary("rsqrt", "matrix", matrix, Draw::kPositive, [](double x) { return 1 / std::sqrt(x); }));
+  r.push_back(unary("square", "matrix", matrix, Draw::kUniform, [](double x) { return x * x; }));
+  r.push_back(
+      unary("log1p", "matrix", matrix, Draw::kPositive, [](double x) { return std::log1p(x); }));
+  r.push_back(unary("gelu", "exact", matrix, Draw::kUniform,
+                    [](double x) { return x * 0.5 * std::erfc(-x / std::sqrt(2.0)); }));
+  r.push_back(unary(
+      "gelu", "tanh", matrix, Draw::kUniform,
+      [](double x) {
+        double u = std::sqrt(2 / M_PI) * (x + 0.044715 * std::pow(x, 3));
+        return 0.5 * x * (1 + std::tanh(u));
+      },
+      " approximate = tanh"));
+  r.push_back(unary(
+      "pow", "cube", matrix, Draw::kUniform, [](double x) { return x * x * x; },
+      " exponent = 3.0"));
+  r.push_back(unary(
+      "pow", "negative_integer", matrix, Draw::kAwayFromZero, [](double x) { return 1 / (x * x); },
+      " exponent = -2.0"));
+  r.push_back(unary(
+      "pow", "fractional", matrix, Draw::kPositive, [](double x) { return x * std::sqrt(x); },
+      " exponent = 1.5"));
+  r.push_back(unary(
+      "clamp", "matrix", matrix, Draw::kUniform,
+      [](double x) { return x < -1    ? -1
+                            : x > 1.5 ? 1.5
+                                      : x; }, " min = -1.0, max = 1.5"));
+  r.push_back(unary("leaky_relu", "default_slope", matrix, Draw::kAwayFromZero,
+                    [](double x) { return x > 0 ? x : 0.01 * x; }));
+  r.push_back(unary(
+      "leaky_relu", "slope", matrix, Draw::kAwayFromZero,
+      [](double x) { return x > 0 ? x : 0.2 * x; }, " negative_slope = 0.2"));
+  r.push_back(unary("softplus", "default", matrix, Draw::kUniform,
+                    [](double x) { return std::log(1 + std::exp(x)); }));
+  // beta x > threshold for x > 0.5: both branches are sampled.
+  r.push_back(unary(
+      "softplus", "beta_threshold", matrix, Draw::kUniform,
+      [](double x) { return 2 * x > 1 ? x : std::log(1 + std::exp(2 * x)) / 2; },
+      " beta = 2.0 threshold = 1.0"));
 
   r.push_back(compare("eq", [](double a, double b) { return a == b; }));
   r.push_back(compare("ne", [](double a, double b) { return a != b; }));

@@ -401,9 +401,14 @@ def Graph_SoftplusOp : Graph_UnaryOp<"softplus",
     "beta x > threshold ? x : ln(1 + e^(beta x)) / beta", [{
       double beta = getBeta().convertToDouble();
       ::mlir::Value scaled = b.create<arith::MulFOp>(loc, f32Constant(b, loc, beta), x);
+      // ln(1 + e^s) = max(s, 0) + ln(1 + e^-|s|): the logarithm of a value near 1 keeps
+      // f32 accuracy on devices whose log1p is log(1 + x).
+      ::mlir::Value tail = b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(
+          loc, b.create<arith::NegFOp>(loc, b.create<math::AbsFOp>(loc, scaled))));
+      ::mlir::Value positivePart =
+          b.create<arith::MaximumFOp>(loc, scaled, f32Constant(b, loc, 0.0));
       ::mlir::Value smooth = b.create<arith::DivFOp>(
-          loc, b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, scaled)),
-          f32Constant(b, loc, beta));
+          loc, b.create<arith::AddFOp>(loc, positivePart, tail), f32Constant(b, loc, beta));
       ::mlir::Value linear = b.create<arith::CmpFOp>(
           loc, arith::CmpFPredicate::OGT, scaled,
           f32Constant(b, loc, getThreshold().convertToDouble()));
