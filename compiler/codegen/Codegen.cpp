@@ -1,10 +1,10 @@
 //===- Codegen.cpp - Assembling a plan from a graph-dialect step ----------===//
 //
-// compileToPlan runs kiln-fuse on a copy of the module, then walks func @step
-// and every other program function (such as @eval), each once, in order.
-// Interface ops (inputs, variables, reads, constants, reshapes) become
-// buffers; each call of a kernel function becomes a dispatch of the kernel
-// emitted from it (KernelEmitter.cpp) and compiled for every target
+// compileToPlan runs kiln-fuse and kiln-emit-kernels on a copy of the module,
+// then walks func @step and every other program function (such as @eval),
+// each once, in order. Interface ops (inputs, variables, reads, constants,
+// reshapes) become buffers; each call of a kernel function becomes a dispatch
+// of the gpu.module kiln-emit-kernels emitted for it, compiled for every target
 // (compiler/targets), its results fresh transient buffers; outputs name
 // buffers (copying into a fresh output buffer when the value lives in an
 // input, variable, constant or another output's buffer); assigns become copies
@@ -18,9 +18,9 @@
 
 #include "kiln/Codegen/Codegen.h"
 
-#include "kiln/Codegen/KernelEmitter.h"
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/Kernels/KernelEmitter.h"
 #include "kiln/Memory/MemoryPlanner.h"
 #include "kiln/Targets/KernelTargets.h"
 #include "kiln/runtime/PlanValidation.h"
@@ -43,7 +43,9 @@ using namespace mlir;
 namespace kiln::codegen {
 namespace {
 
-/// Every buffer element is 32 bits wide (KernelEmitter.h), i1 masks included.
+using kernels::EmittedKernel;
+
+/// Every buffer element is 32 bits wide (kiln/Kernels/KernelEmitter.h), i1 masks included.
 constexpr uint64_t kElementBytes = 4;
 /// The smallest maxStorageBufferRange Kiln targets (lavapipe's).
 constexpr uint64_t kMaxBufferBytes = uint64_t{128} << 20;
@@ -417,7 +419,12 @@ FailureOr<uint32_t> PlanAssembler::kernelFor(func::FuncOp callee, const EmittedK
     emitted = &known->second.second;
     return known->second.first;
   }
-  FailureOr<EmittedKernel> kernel = emitKernel(callee);
+  auto gpuModule =
+      module_.lookupSymbol<gpu::GPUModuleOp>(kernels::gpuModuleName(callee.getSymName()));
+  if (!gpuModule)
+    return callee.emitOpError("internal compiler error: kiln-emit-kernels left no gpu.module ")
+           << "for this kernel";
+  FailureOr<EmittedKernel> kernel = kernels::takeEmittedKernel(gpuModule);
   if (failed(kernel))
     return failure();
   FailureOr<uint32_t> index =
@@ -450,8 +457,8 @@ LogicalResult PlanAssembler::addMaskConversion(Operation *op, int64_t count, boo
   std::string name = (pack ? "mask_pack_" : "mask_unpack_") + std::to_string(count);
   auto known = kernelOfCallee_.find(name);
   if (known == kernelOfCallee_.end()) {
-    FailureOr<EmittedKernel> kernel =
-        emitMaskConversion(module_.getContext(), op->getLoc(), name, count, pack);
+    FailureOr<EmittedKernel> kernel = kernels::emitMaskConversion(
+        module_.getContext(), op->getLoc(), name, count, pack, kernels::TargetConfig::gpu());
     if (failed(kernel))
       return failure();
     FailureOr<uint32_t> index = addKernel(name, *kernel, op, 1, 2);
@@ -661,6 +668,20 @@ FailureOr<plan::Plan> PlanAssembler::assemble() {
   return std::move(plan_);
 }
 
+/// Hands the module to CodegenOptions::afterPass after each of code generation's passes.
+class AfterPassCallback : public PassInstrumentation {
+public:
+  explicit AfterPassCallback(std::function<void(llvm::StringRef, ModuleOp)> callback)
+      : callback_(std::move(callback)) {}
+  void runAfterPass(Pass *pass, Operation *op) override {
+    if (auto module = llvm::dyn_cast<ModuleOp>(op))
+      callback_(pass->getArgument(), module);
+  }
+
+private:
+  std::function<void(llvm::StringRef, ModuleOp)> callback_;
+};
+
 } // namespace
 
 const char *compilerVersion() { return KILN_COMPILER_VERSION; }
@@ -672,22 +693,23 @@ std::string gradientOutputName(std::string_view variable) {
 FailureOr<plan::Plan> compileToPlan(ModuleOp module, const CodegenOptions &options) {
   MLIRContext *context = module.getContext();
   DialectRegistry registry;
-  registerKernelEmitterDialects(registry);
+  kernels::registerKernelEmitterDialects(registry);
   targets::registerKernelDialects(registry);
   context->appendDialectRegistry(registry);
   context->loadAllAvailableDialects();
 
-  OwningOpRef<ModuleOp> kernels(module.clone());
+  OwningOpRef<ModuleOp> compiled(module.clone());
   PassManager pm(context);
   FuseOptions fuse;
   fuse.noFusion = !options.fusion;
   fuse.explain = options.explainFusion;
   pm.addPass(createFuse(fuse));
-  if (failed(pm.run(*kernels)))
+  pm.addPass(createEmitKernels());
+  if (options.afterPass)
+    pm.addInstrumentation(std::make_unique<AfterPassCallback>(options.afterPass));
+  if (failed(pm.run(*compiled)))
     return failure();
-  if (options.afterFusion)
-    options.afterFusion(*kernels);
-  FailureOr<plan::Plan> plan = PlanAssembler(*kernels, module, options).assemble();
+  FailureOr<plan::Plan> plan = PlanAssembler(*compiled, module, options).assemble();
   if (failed(plan) || !options.planMemory)
     return plan;
   absl::StatusOr<plan::MemorySummary> memory = memory::planMemory(*plan);

@@ -54,7 +54,8 @@ Options:
   --print-ir-after-all     print the module after every pass (to stderr)
   --dump-ir-after PASS|all write the module after PASS (or after every pass) to numbered files
                            in the dump folder: 00-input.mlir, 01-kiln-extract-eval.mlir, ...;
-                           PASS kiln-fuse shows the kernels formed (the last file)
+                           kiln-fuse shows the kernels formed, kiln-emit-kernels their
+                           gpu.func code (the last file)
   --dump-dir DIR           the dump folder (default: MODEL.ir next to MODEL.kplan)
   --time-passes            report the time of every pass (to stderr)
 )";
@@ -193,7 +194,9 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     for (mlir::Pass &pass : pm.getPasses())
       if (std::find(passes.begin(), passes.end(), pass.getArgument()) == passes.end())
         passes.push_back(pass.getArgument().str());
-    passes.push_back("kiln-fuse"); // run by code generation, on a copy of the module
+    // Run by code generation, on a copy of the module.
+    const std::vector<std::string> codegenPasses = {"kiln-fuse", "kiln-emit-kernels"};
+    passes.insert(passes.end(), codegenPasses.begin(), codegenPasses.end());
     if (*selected != "all" && std::find(passes.begin(), passes.end(), *selected) == passes.end()) {
       std::string known;
       for (const std::string &pass : passes)
@@ -209,11 +212,16 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     auto instrumentation = std::make_unique<DumpIRInstrumentation>(dir, *selected);
     dumper = instrumentation.get();
     dumper->write(0, "input", module->getOperation());
-    int fuseIndex = static_cast<int>(pm.size()) + 1;
+    // Numbered after the pipeline's passes, in code generation's order.
+    int firstCodegenIndex = static_cast<int>(pm.size()) + 1;
     std::string selection = *selected;
-    codegenOptions.afterFusion = [dumper, fuseIndex, selection](mlir::ModuleOp fused) {
-      if (selection == "all" || selection == "kiln-fuse")
-        dumper->write(fuseIndex, "kiln-fuse", fused.getOperation());
+    codegenOptions.afterPass = [dumper, firstCodegenIndex, selection,
+                                codegenPasses](llvm::StringRef pass, mlir::ModuleOp module) {
+      auto position = std::find(codegenPasses.begin(), codegenPasses.end(), pass.str());
+      if (position == codegenPasses.end() || (selection != "all" && pass != selection))
+        return;
+      int index = firstCodegenIndex + static_cast<int>(position - codegenPasses.begin());
+      dumper->write(index, pass.str(), module.getOperation());
     };
     context.disableMultithreading();
     pm.addInstrumentation(std::move(instrumentation));

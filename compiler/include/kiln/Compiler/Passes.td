@@ -133,4 +133,42 @@ def Fuse : Pass<"kiln-fuse", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel emission
+//===----------------------------------------------------------------------===//
+
+def EmitKernels : Pass<"kiln-emit-kernels", "::mlir::ModuleOp"> {
+  let summary = "Emits every kernel function as a gpu.module with one gpu.func";
+  let description = [{
+    For every `func.func` carrying `graph.kernel` (formed by `kiln-fuse`),
+    adds a `gpu.module @<kernel>_gpu` after it holding one `gpu.func @<kernel>`
+    over flat buffers (results are bindings 0..R-1, arguments R..R+A-1), as
+    the kernel generator in `kernels/` emits it for the kernel's kind with the
+    GPU targets' tile sizes, then canonicalized and CSE'd (a row kernel's
+    per-row values are also hoisted out of its loops). The launch is
+    recorded on the gpu.func: `known_block_size` and the SPIR-V entry-point
+    ABI give the workgroup, `kiln.grid` the number of workgroups per
+    dimension, and `kiln.in_place` the (output, input) binding pairs that may
+    share storage. The module gets `gpu.container_module`.
+
+    ```mlir
+    gpu.module @step_relu_gpu {
+      gpu.func @step_relu(%out: memref<64xf32>, %in: memref<64xf32>) kernel
+          attributes {kiln.grid = array<i32: 1, 1, 1>,
+                      kiln.in_place = [array<i32: 0, 1>], known_block_size = ...}
+    ```
+
+    Fails, with an error at the offending op, for an element type other than
+    f32, i32 or i1, a grid beyond the dispatch limits, or a body its kind
+    cannot emit.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::spirv::SPIRVDialect"];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "Kernel functions emitted as gpu.func">,
+    Statistic<"numInPlace", "in-place-pairs", "Output bindings that may update an input in place">,
+  ];
+}
+
 #endif // KILN_COMPILER_PASSES

@@ -28,6 +28,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <functional>
 #include <string>
@@ -56,8 +57,9 @@ struct CodegenOptions {
   /// The targets every kernel is compiled for: SPIR-V for Vulkan, PTX (sm_80 and sm_90) for
   /// CUDA.
   std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA};
-  /// Called with the module after kernel formation, before code generation (for IR dumps).
-  std::function<void(mlir::ModuleOp)> afterFusion;
+  /// Called with the module after each pass code generation runs on its copy of the module
+  /// (kiln-fuse, kiln-emit-kernels), with the pass's argument (for IR dumps).
+  std::function<void(llvm::StringRef pass, mlir::ModuleOp)> afterPass;
 };
 
 /// Compiles `module` (not modified) into a plan for `options.targets`. The module must hold
