@@ -89,9 +89,9 @@ def Fuse : Pass<"kiln-fuse", "::mlir::ModuleOp"> {
   let summary = "Forms kernels: outlines fused groups of graph ops into kernel functions";
   let description = [{
     Partitions the compute ops of every program (func @step, @eval, ...) into
-    kernels and outlines each as a private `func.func` carrying a `kiln.kernel`
-    dictionary (`kind`, `layers`, `ops`); the program calls it with
-    `func.call`. Interface ops (inputs, reads, outputs, assigns, reshapes,
+    kernels and outlines each as a private `func.func` carrying
+    `graph.kernel = #graph.kernel<kind, layers = [...], ops = N>`; the program
+    calls it with `func.call`, and kiln-emit-kernels emits it by its kind. Interface ops (inputs, reads, outputs, assigns, reshapes,
     non-splat constants) stay in the program. Kinds:
 
     - `pointwise`: elementwise ops with the broadcasts, transposes, one-hots
