@@ -328,9 +328,28 @@ absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(const TrainingSpec &spec, S
     return status_;
   }
   if (loss.rank() != 0 || loss.dtype() != DType::kF32) {
-    fail(absl::StrCat("TrainingSpec.loss must be a scalar f32 tensor, got ", describe(loss.type()),
-                      "; reduce it first, e.g. with reduceMean(loss, {0})"),
-         loc);
+    // The error points where the loss was made (the user's line), not at build().
+    std::string hint = loss.dtype() != DType::kF32
+                           ? "; the loss must be a floating-point value the step minimizes"
+                           : "; reduce it first, e.g. with reduceMean(loss) (the mean of all its "
+                             "elements) or reduceSum(loss, {0, ...}) over every axis";
+    std::string message =
+        absl::StrCat("TrainingSpec.loss must be a scalar f32 tensor, got ", describe(loss.type()),
+                     hint, " (build() was called at ", loc.file_name(), ":", loc.line(), ")");
+    FileLineColLoc madeAt;
+    loss.value().getLoc()->walk([&](Location inner) {
+      if (auto file = llvm::dyn_cast<FileLineColLoc>(inner)) {
+        madeAt = file;
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (!madeAt) {
+      fail(message, loc);
+      return status_;
+    }
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat(madeAt.getFilename().str(), ":", madeAt.getLine(), ": ", message));
     return status_;
   }
   if (absl::Status valid = validateOptimizer(spec.optimizer); !valid.ok()) {

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include <limits>
+
 namespace kiln::checkpoint {
 namespace {
 
@@ -83,10 +85,18 @@ absl::StatusOr<TrainingState> validateCheckpoint(const TensorFile &file, const p
       return invalid(absl::StrCat(key, " metadata is ", text ? "'" + *text + "'" : "missing",
                                   "; expected a non-negative integer"));
   }
+  // The seed is what `kiln train --seed` took, a non-negative 64-bit signed integer.
   const std::string *seed = metadata("kiln.seed");
-  if (!seed || !absl::SimpleAtoi(*seed, &state.seed))
+  if (!seed || !absl::SimpleAtoi(*seed, &state.seed) ||
+      state.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     return invalid(absl::StrCat("kiln.seed metadata is ", seed ? "'" + *seed + "'" : "missing",
-                                "; expected a non-negative integer"));
+                                "; expected an integer in [0, ",
+                                std::numeric_limits<int64_t>::max(), "] (the range of --seed)"));
+  // Every step consumes one batch, so the data position never runs ahead of the step.
+  if (state.dataEpoch > state.step || state.dataBatch > state.step)
+    return invalid(absl::StrCat("its data position (epoch ", state.dataEpoch, ", batch ",
+                                state.dataBatch, ") lies beyond its step ", state.step,
+                                "; every step reads one batch, so the metadata is damaged"));
 
   for (const plan::Variable &variable : plan.variables()) {
     const plan::TensorSpec &spec = variable.tensor();

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 
 #include <cstdio>
+#include <unordered_set>
 
 namespace kiln::checkpoint::json {
 namespace {
@@ -79,6 +80,8 @@ private:
       ++pos_;
       return absl::OkStatus();
     }
+    // Names seen so far, hashed: the duplicate check stays linear in the member count.
+    std::unordered_set<std::string> seen;
     while (true) {
       skipSpace();
       if (pos_ >= text_.size() || text_[pos_] != '"')
@@ -86,9 +89,8 @@ private:
       std::string key;
       if (absl::Status status = parseString(key); !status.ok())
         return status;
-      for (const std::string &existing : value.keys)
-        if (existing == key)
-          return error(absl::StrCat("duplicate member \"", key, "\""));
+      if (!seen.insert(key).second)
+        return error(absl::StrCat("duplicate member \"", key, "\""));
       skipSpace();
       if (pos_ >= text_.size() || text_[pos_] != ':')
         return error("expected ':' after a member name");

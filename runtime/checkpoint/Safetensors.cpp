@@ -4,6 +4,8 @@
 
 #include "Json.h"
 
+#include "kiln/runtime/FileRead.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <algorithm>
@@ -11,8 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <unistd.h>
 
@@ -331,13 +331,11 @@ absl::Status writeSafetensors(const std::string &path, const TensorFile &file,
 }
 
 absl::StatusOr<TensorFile> readSafetensors(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(absl::StrCat("cannot open checkpoint ", path, ": ", osError()));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad())
-    return absl::UnavailableError(absl::StrCat("cannot read checkpoint ", path));
-  return decodeSafetensors(bytes, path);
+  absl::StatusOr<std::string> bytes =
+      readRegularFile<std::string>(path, "checkpoint", kMaxSafetensorsFileBytes);
+  if (!bytes.ok())
+    return bytes.status();
+  return decodeSafetensors(*bytes, path);
 }
 
 } // namespace kiln::checkpoint

@@ -9,6 +9,8 @@
 
 #include "DataFile.h"
 
+#include "kiln/runtime/FileRead.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <algorithm>
@@ -31,42 +33,11 @@ bool isGzip(const std::vector<uint8_t> &bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
 
-struct FileCloser {
-  void operator()(std::FILE *file) const { std::fclose(file); }
-};
-
 absl::StatusOr<std::vector<uint8_t>> readWholeFile(const std::filesystem::path &path,
                                                    absl::string_view role,
                                                    absl::string_view missingHint) {
-  std::error_code error;
-  std::filesystem::file_status status = std::filesystem::status(path, error);
-  if (!std::filesystem::exists(status))
-    return absl::NotFoundError(
-        absl::StrCat("cannot open ", role, " '", path.string(), "': no such file. ", missingHint));
-  if (!std::filesystem::is_regular_file(status))
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", role, " '", path.string(),
-                                                   "': it is not a regular file (a directory?)"));
-
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    int openErrno = errno;
-    std::string reason = std::strerror(openErrno);
-    if (openErrno == EACCES)
-      return absl::PermissionDeniedError(absl::StrCat("cannot open ", role, " '", path.string(),
-                                                      "': ", reason,
-                                                      ". Hint: check the file's permissions"));
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot open ", role, " '", path.string(), "': ", reason));
-  }
-
-  std::vector<uint8_t> bytes;
-  std::vector<uint8_t> chunk(1 << 20);
-  while (size_t got = std::fread(chunk.data(), 1, chunk.size(), file.get()))
-    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + got);
-  if (std::ferror(file.get()))
-    return absl::InvalidArgumentError(
-        absl::StrCat("error while reading ", role, " '", path.string(), "'"));
-  return bytes;
+  // A compressed file is at most the largest inflated size; anything bigger is not a dataset.
+  return readRegularFile<std::vector<uint8_t>>(path.string(), role, kMaxInflatedBytes, missingHint);
 }
 
 /// The initial output buffer size: the little-endian ISIZE field of the last gzip member (the

@@ -2,6 +2,7 @@
 
 #include "kiln/runtime/PlanFile.h"
 
+#include "kiln/runtime/FileRead.h"
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/Sha256.h"
 
@@ -12,7 +13,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -147,25 +147,13 @@ absl::StatusOr<Plan> decodePlanFile(std::string_view bytes, std::string_view ori
 }
 
 absl::StatusOr<Plan> readPlanFile(const std::string &path) {
-  // C stdio rather than iostreams: libstdc++ streams throw when reading a directory.
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error))
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", path, "' is a directory, not a Kiln plan file"));
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(std::fopen(path.c_str(), "rb"),
-                                                        &std::fclose);
-  if (!file)
-    return absl::NotFoundError(
-        absl::StrCat("cannot open plan file '", path, "': ", std::strerror(errno)));
-  std::string bytes;
-  char chunk[1 << 16];
-  size_t count;
-  while ((count = std::fread(chunk, 1, sizeof(chunk), file.get())) > 0)
-    bytes.append(chunk, count);
-  if (std::ferror(file.get()))
-    return absl::DataLossError(
-        absl::StrCat("reading plan file '", path, "' failed: ", std::strerror(errno)));
-  return decodePlanFile(bytes, path);
+  // Protobuf messages are limited to 2 GiB; a plan file is one message and a header.
+  constexpr uint64_t kMaxPlanFileBytes = uint64_t{2} << 30;
+  absl::StatusOr<std::string> bytes = readRegularFile<std::string>(path, "plan file",
+                                                                   kMaxPlanFileBytes);
+  if (!bytes.ok())
+    return bytes.status();
+  return decodePlanFile(*bytes, path);
 }
 
 } // namespace kiln::plan

@@ -25,8 +25,11 @@ absl::StatusOr<ScheduleKind> parseScheduleKind(std::string_view name) {
 }
 
 absl::Status validateSchedule(const LearningRateSchedule &schedule) {
-  if (!(schedule.base > 0))
-    return absl::InvalidArgumentError("--lr must be positive");
+  // A rate of 0 is allowed: it runs the steps (and updates optimizer state) without
+  // changing the parameters, as the training API allows.
+  if (!(schedule.base >= 0 && std::isfinite(schedule.base)))
+    return absl::InvalidArgumentError(
+        absl::StrCat("--lr must be a finite rate of 0 or more, not ", schedule.base));
   if (schedule.stepSize < 1)
     return absl::InvalidArgumentError("--lr-step-size must be at least 1");
   if (!(schedule.gamma > 0))

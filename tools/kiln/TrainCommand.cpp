@@ -68,7 +68,8 @@ Options:
   --steps N              train until N steps in all have run, counting the steps of a
                          resumed checkpoint (default: --epochs 1)
   --epochs E             train E passes over the training split (evaluating after each)
-  --lr X                 the base learning rate (default: the one compiled into the plan)
+  --lr X                 the base learning rate, 0 or more (0 runs the steps without
+                         changing the parameters; default: the one compiled into the plan)
   --lr-schedule constant|step|cosine
                          the learning rate of each step, a function of the global step
                          index s (counting a resumed checkpoint's steps): constant (default);
@@ -367,14 +368,24 @@ int runTrain(const std::vector<std::string> &args) {
         warmupSteps.status(), patience.status(), validationFraction.status()})
     if (!status.ok())
       return fail(std::string(status.message()));
-  if (*steps < 0 || *epochs < 0 || (*steps > 0 && *epochs > 0))
-    return fail("give either --steps N or --epochs E (positive), not both");
-  if (a.has("lr") && !(*learningRate > 0))
-    return fail("--lr must be positive");
+  if (*seed < 0)
+    return fail(absl::StrCat("--seed must be a non-negative integer, not ", *seed));
+  if (a.has("steps") && a.has("epochs"))
+    return fail("give either --steps N or --epochs E, not both");
+  if (a.has("steps") && *steps < 1)
+    return fail(absl::StrCat("--steps must be at least 1 (it counts the steps of the whole run, "
+                             "a resumed checkpoint's included), not ",
+                             *steps));
+  if (a.has("epochs") && *epochs < 1)
+    return fail(absl::StrCat("--epochs must be at least 1, not ", *epochs));
+  if (a.has("lr") && !(*learningRate >= 0 && std::isfinite(*learningRate)))
+    return fail(absl::StrCat("--lr must be a finite rate of 0 or more (0 leaves the parameters "
+                             "as they are), not ",
+                             *learningRate));
   auto scheduleKind = parseScheduleKind(a.getOr("lr-schedule", "constant"));
   if (!scheduleKind.ok())
     return fail(std::string(scheduleKind.status().message()));
-  if ((a.has("early-stop-patience") || a.has("validation-fraction")) && *epochs == 0)
+  if ((a.has("early-stop-patience") || a.has("validation-fraction")) && !a.has("epochs"))
     return fail("--early-stop-patience and --validation-fraction work per epoch; give --epochs E");
   if (a.has("early-stop-patience") && *patience < 1)
     return fail("--early-stop-patience must be at least 1");
@@ -415,6 +426,19 @@ int runTrain(const std::vector<std::string> &args) {
     return fail("the plan must take inputs \"images\" [batch, features] and \"labels\" "
                 "[batch], as the MLP sample's plans do");
   int64_t batchSize = images->shape(0), numFeatures = images->shape(1);
+  // Every other input must have a default value: kiln train feeds only these three. Checked
+  // here, once, rather than by each device when the first step starts.
+  for (const plan::Input &input : plan->inputs()) {
+    const std::string &name = input.tensor().name();
+    if (name == "images" || name == "labels" || name == "learning_rate" ||
+        !input.default_value().empty())
+      continue;
+    return fail(absl::StrCat("the plan takes an input \"", name,
+                             "\" with no default value, which kiln train cannot feed: it feeds "
+                             "\"images\" and \"labels\" from --data and \"learning_rate\" "
+                             "from the schedule; give the input a default when building the "
+                             "model, or train it through the C++ API"));
+  }
 
   auto splits = loadData(a.getOr("data", "fashion-mnist"), numFeatures, state.seed);
   if (!splits.ok())
@@ -443,7 +467,17 @@ int runTrain(const std::vector<std::string> &args) {
   if (!batcher.ok())
     return fail(std::string(batcher.status().message()));
   int64_t batchesPerEpoch = batcher->batchesPerEpoch();
-  int64_t totalSteps = *steps > 0 ? *steps : batchesPerEpoch * std::max<int64_t>(*epochs, 1);
+  // A resumed run's data position is where its steps left the data stream.
+  int64_t consumed = 0;
+  if (resumed &&
+      (__builtin_mul_overflow(state.dataEpoch, batchesPerEpoch, &consumed) ||
+       __builtin_add_overflow(consumed, state.dataBatch, &consumed) || consumed != state.step))
+    return fail(absl::StrCat("checkpoint ", *a.get("resume"), " has run ", state.step,
+                             " steps but its data position is epoch ", state.dataEpoch, ", batch ",
+                             state.dataBatch, " of ", batchesPerEpoch,
+                             " batches per epoch; its metadata is damaged, or it was trained on "
+                             "other data or another batch size"));
+  int64_t totalSteps = a.has("steps") ? *steps : batchesPerEpoch * (a.has("epochs") ? *epochs : 1);
   int64_t firstStep = state.step;
 
   // The schedule is fed only when asked for, so a plain run uses the plan's own default.

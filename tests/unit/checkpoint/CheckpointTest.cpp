@@ -118,6 +118,17 @@ TEST(CheckpointTest, MetadataErrors) {
   file = sampleCheckpoint(plan);
   file.metadata["kiln.seed"] = "-1";
   EXPECT_THAT(errorOf(file, plan), HasSubstr("kiln.seed metadata is '-1'"));
+  // Beyond what --seed accepts.
+  file.metadata["kiln.seed"] = "9223372036854775808";
+  EXPECT_THAT(errorOf(file, plan),
+              HasSubstr("kiln.seed metadata is '9223372036854775808'; expected an integer in [0, "
+                        "9223372036854775807] (the range of --seed)"));
+  // A data position ahead of the step count.
+  file = sampleCheckpoint(plan);
+  file.metadata["kiln.step"] = "3";
+  file.metadata["kiln.data_epoch"] = "4000000000";
+  EXPECT_THAT(errorOf(file, plan), HasSubstr("its data position (epoch 4000000000, batch "));
+  EXPECT_THAT(errorOf(file, plan), HasSubstr("lies beyond its step 3"));
 }
 
 TEST(CheckpointTest, VariableErrorsNameTheTensor) {

@@ -237,6 +237,40 @@ TEST(SafetensorsTest, UnwritableDirectoryFailsCleanly) {
   EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound);
 }
 
+// A directory or a device named as a checkpoint is refused by its kind, before a byte is read
+// (reading /dev/zero would never end; a directory threw from iostreams).
+TEST(SafetensorsTest, ADirectoryOrADeviceIsNotACheckpoint) {
+  std::string dir = scratchDir();
+  auto directory = readSafetensors(dir);
+  EXPECT_EQ(directory.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(directory.status().message(), HasSubstr("it is a directory, not a regular file"));
+  auto device = readSafetensors("/dev/zero");
+  EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(device.status().message(),
+              HasSubstr("cannot read checkpoint '/dev/zero': it is a character device"));
+  std::filesystem::remove_all(dir);
+}
+
+// A header with 200,000 entries decodes (the JSON parser's duplicate check is a hash set, so
+// parsing is linear in the entry count; a quadratic check took over a minute here).
+TEST(SafetensorsTest, AHeaderWithManyEntriesDecodes) {
+  constexpr int kEntries = 200000;
+  std::string header = "{";
+  for (int i = 0; i < kEntries; ++i)
+    header += "\"t" + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" +
+              std::to_string(4 * i) + "," + std::to_string(4 * i + 4) + "]}" +
+              (i + 1 < kEntries ? "," : "");
+  header += "}";
+  std::string bytes(8, '\0');
+  uint64_t length = header.size();
+  std::memcpy(bytes.data(), &length, 8);
+  bytes += header;
+  bytes += std::string(4 * kEntries, '\0');
+  auto file = decodeSafetensors(bytes, "many.safetensors");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->tensors.size(), static_cast<size_t>(kEntries));
+}
+
 TEST(SafetensorsTest, WriterKilledMidWriteLeavesThePreviousCheckpointIntact) {
   std::string dir = scratchDir();
   std::string path = dir + "/c.safetensors";

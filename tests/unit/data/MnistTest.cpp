@@ -150,7 +150,7 @@ TEST_F(MnistTest, DirectoryInsteadOfFile) {
   std::filesystem::create_directory(path("images"));
   writeFile(path("labels"), idxLabels({1}));
   EXPECT_THAT(loadMnist(path("images"), path("labels")).status().message(),
-              HasSubstr("it is not a regular file"));
+              HasSubstr("it is a directory, not a regular file"));
 }
 
 TEST_F(MnistTest, WrongImagesMagic) {

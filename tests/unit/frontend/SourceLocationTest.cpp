@@ -121,15 +121,20 @@ TEST(SourceLocationTest, ALayerShapeErrorNamesTheLayerAndTheCallersLine) {
   EXPECT_THAT(message, HasSubstr("Linear expects inputs [..., 3] but got tensor<8x4xf32>"));
 }
 
-TEST(SourceLocationTest, BuildErrorsPointAtTheBuildCall) {
+// A loss of the wrong shape is reported where the loss was made (the user's line), and the
+// message also names the build() call.
+TEST(SourceLocationTest, ANonScalarLossPointsWhereTheLossWasMade) {
   Builder b;
+  const int lossLine = __LINE__ + 1;
   Tensor x = b.input("x", {4});
   const int buildLine = __LINE__ + 1;
   auto module = b.build(TrainingSpec{.loss = x});
   ASSERT_FALSE(module.ok());
-  EXPECT_THAT(module.status().message(), HasSubstr(absl::StrCat(kThisFile, ":", buildLine,
+  EXPECT_THAT(module.status().message(), HasSubstr(absl::StrCat(kThisFile, ":", lossLine,
                                                                 ": TrainingSpec.loss must be a "
                                                                 "scalar f32 tensor")));
+  EXPECT_THAT(module.status().message(), HasSubstr("(build() was called at "));
+  EXPECT_THAT(module.status().message(), HasSubstr(absl::StrCat(kThisFile, ":", buildLine, ")")));
 }
 
 } // namespace

@@ -105,6 +105,19 @@ TEST(TrainingSpecTest, TheLossMustBeAScalar) {
               HasSubstr("TrainingSpec.loss must be a scalar f32 tensor, got tensor<4xf32>"));
 }
 
+// The hint's suggestion works for a loss of any rank (reduceMean(loss, {0}) would leave a
+// [4, 3] loss non-scalar again).
+TEST(TrainingSpecTest, TheNonScalarLossHintBuilds) {
+  Builder b;
+  Tensor perElement = b.input("x", {4, 3});
+  Builder other;
+  auto rejected = other.build(TrainingSpec{.loss = other.input("y", {4, 3})});
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_THAT(rejected.status().message(), HasSubstr("reduceMean(loss)"));
+  auto module = b.build(TrainingSpec{.loss = reduceMean(perElement)});
+  EXPECT_TRUE(module.ok()) << module.status();
+}
+
 TEST(TrainingSpecTest, AnEmptyLossIsAnError) {
   Builder b;
   b.input("x", {4});

@@ -104,14 +104,24 @@ TEST(PlanFileTest, MissingFileIsNotFound) {
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(plan.status().message(), HasSubstr("cannot open plan file"));
   EXPECT_THAT(plan.status().message(), HasSubstr("does-not-exist.kplan"));
-  EXPECT_THAT(plan.status().message(), HasSubstr("No such file or directory"));
+  EXPECT_THAT(plan.status().message(), HasSubstr("no such file"));
 }
 
 TEST(PlanFileTest, DirectoryIsNotAPlanFile) {
   absl::StatusOr<Plan> plan = readPlanFile(::testing::TempDir());
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(plan.status().message(), HasSubstr("is a directory, not a Kiln plan file"));
+  EXPECT_THAT(plan.status().message(), HasSubstr("it is a directory, not a regular file"));
+}
+
+// A device that never ends (or a pipe) is refused by its kind before anything is read.
+TEST(PlanFileTest, ADeviceIsNotAPlanFile) {
+  absl::StatusOr<Plan> plan = readPlanFile("/dev/zero");
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(plan.status().message(),
+              HasSubstr("cannot read plan file '/dev/zero': it is a character device, not a "
+                        "regular file"));
 }
 
 TEST(PlanFileTest, EmptyFileIsNotAPlan) {

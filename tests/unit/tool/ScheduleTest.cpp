@@ -10,6 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include <limits>
+
 #include <cmath>
 #include <numbers>
 
@@ -101,8 +103,19 @@ TEST(ScheduleTest, ValidationNamesTheFlagAtFault) {
   s.warmupSteps = -1;
   EXPECT_THAT(validateSchedule(s).message(), HasSubstr("--warmup-steps"));
   s = schedule(ScheduleKind::kConstant);
+  s.base = -0.1;
+  EXPECT_THAT(validateSchedule(s).message(), HasSubstr("--lr must be a finite rate of 0 or more"));
+  s.base = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THAT(validateSchedule(s).message(), HasSubstr("--lr must be a finite rate of 0 or more"));
+}
+
+// A rate of 0 is what the training API allows: the parameters stay as they are.
+TEST(ScheduleTest, ZeroRateIsAllowed) {
+  LearningRateSchedule s = schedule(ScheduleKind::kConstant);
   s.base = 0;
-  EXPECT_THAT(validateSchedule(s).message(), HasSubstr("--lr must be positive"));
+  s.minimum = 0;
+  EXPECT_TRUE(validateSchedule(s).ok());
+  EXPECT_EQ(learningRateAt(s, 3), 0.0);
 }
 
 } // namespace

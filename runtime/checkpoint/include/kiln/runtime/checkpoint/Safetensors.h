@@ -43,6 +43,9 @@ struct TensorFile {
 
 /// Headers larger than this are rejected when reading (as the safetensors library does).
 inline constexpr uint64_t kMaxHeaderSize = 100 * 1024 * 1024;
+/// The largest checkpoint readSafetensors reads (64 GiB): far beyond the models Kiln trains,
+/// small enough that a wrong path cannot make it allocate without bound.
+inline constexpr uint64_t kMaxSafetensorsFileBytes = uint64_t{64} << 30;
 
 /// The complete file contents for `file`. Fails with InvalidArgument for an i1 tensor or an
 /// empty tensor name.
