@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/DialectImplementation.h"
 
 #include <limits>
 
@@ -369,6 +370,44 @@ Value SoftmaxCrossEntropyOp::buildRowResult(OpBuilder &b, Location loc, Value,
 // graph.kernel
 //===----------------------------------------------------------------------===//
 
+// #graph.kernel<matmul, layers = ["fc1", "relu1"], ops = 3>; the layer list may be empty.
+Attribute KernelAttr::parse(AsmParser &parser, Type) {
+  std::string kindName;
+  SMLoc kindLoc = parser.getCurrentLocation();
+  if (parser.parseLess() || parser.parseKeywordOrString(&kindName))
+    return {};
+  std::optional<KernelKind> kind = symbolizeKernelKind(kindName);
+  if (!kind) {
+    parser.emitError(kindLoc, "unknown kernel kind '")
+        << kindName << "'; expected pointwise, multi_tensor, matmul, reduction, row, "
+        << "mask_pack or mask_unpack";
+    return {};
+  }
+  llvm::SmallVector<StringAttr> layers;
+  int64_t ops = 0;
+  if (parser.parseComma() || parser.parseKeyword("layers") || parser.parseEqual() ||
+      parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                     [&]() -> ParseResult {
+                                       std::string layer;
+                                       if (parser.parseString(&layer))
+                                         return failure();
+                                       layers.push_back(
+                                           StringAttr::get(parser.getContext(), layer));
+                                       return success();
+                                     }) ||
+      parser.parseComma() || parser.parseKeyword("ops") || parser.parseEqual() ||
+      parser.parseInteger(ops) || parser.parseGreater())
+    return {};
+  return KernelAttr::get(parser.getContext(), *kind, layers, ops);
+}
+
+void KernelAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyKernelKind(getKind()) << ", layers = [";
+  llvm::interleaveComma(getLayers(), printer,
+                        [&](StringAttr layer) { printer.printString(layer.getValue()); });
+  printer << "], ops = " << getOps() << ">";
+}
+
 std::string KernelAttr::getKindName() const {
   switch (getKind()) {
   case KernelKind::multi_tensor:
@@ -433,7 +472,7 @@ LogicalResult GraphDialect::verifyOperationAttribute(Operation *op, NamedAttribu
     return success();
   if (attribute.getName() != "graph.kernel")
     return op->emitError("unknown graph dialect attribute '")
-           << attribute.getName() << "' (graph.optimizer and graph.kernel are known)";
+           << attribute.getName().getValue() << "' (graph.optimizer and graph.kernel are known)";
   auto kernel = llvm::dyn_cast<KernelAttr>(attribute.getValue());
   if (!kernel)
     return op->emitError("'graph.kernel' must be a #graph.kernel<...> attribute");

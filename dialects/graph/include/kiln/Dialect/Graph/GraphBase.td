@@ -120,7 +120,8 @@ def Graph_KernelAttr : AttrDef<Graph_Dialect, "Kernel"> {
   let parameters = (ins EnumParameter<Graph_KernelKind>:$kind,
                         OptionalArrayRefParameter<"::mlir::StringAttr", "layer names">:$layers,
                         "int64_t":$ops);
-  let assemblyFormat = "`<` $kind `,` `layers` `=` `[` $layers `]` `,` `ops` `=` $ops `>`";
+  // Custom: the generated parser cannot read an empty layer list back.
+  let hasCustomAssemblyFormat = 1;
   let extraClassDeclaration = [{
     /// The kind as plans and `kiln inspect` name it ("multi-tensor", "mask-pack").
     std::string getKindName() const;
