@@ -164,6 +164,9 @@ int runCompile(const std::vector<std::string> &rawArgs) {
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
   context.loadDialect<graph::GraphDialect, mlir::func::FuncDialect>();
+  // A diagnostic names the op by its location; printing the whole module after it (MLIR's
+  // default) buries the message under hundreds of lines.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context, llvm::errs());
   const std::string &modelPath = a.positional()[0];
