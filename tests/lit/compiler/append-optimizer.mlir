@@ -91,9 +91,12 @@ module @sgd_nesterov attributes {graph.optimizer = {kind = "sgd", learning_rate 
 
 // Adam: the step counter is a scalar variable after the last variable,
 // advanced at the top of the step; the bias corrections 1 - beta^t are
-// exp(t ln beta) with ln beta folded (ln 0.9 = -0.105360515,
-// ln 0.999 = -0.00100050028); m and v are zero-initialised variables beside
-// each parameter. A scalar parameter needs no broadcast.
+// -expm1(x) with x = t ln beta (ln 0.9 = -0.105360515,
+// ln 0.999 = -0.00100050028) clamped to [-20, 0]: a 12-term Taylor series of
+// expm1 in Horner form at x / 16, then 4 doublings e * (e + 2), then negated.
+// No exp: multiplications and additions round alike on every device. m and v
+// are zero-initialised variables beside each parameter. A scalar parameter
+// needs no broadcast.
 
 // CHECK-LABEL: module @adam
 // CHECK:         graph.variable @w trainable : tensor<2x2xf32>
@@ -110,17 +113,30 @@ module @sgd_nesterov attributes {graph.optimizer = {kind = "sgd", learning_rate 
 // CHECK-NEXT:    %[[T:.*]] = graph.add %[[T0]], %[[ONE]] : tensor<f32>
 // CHECK-NEXT:    graph.assign @optimizer.step, %[[T]] : tensor<f32>
 // CHECK-NEXT:    %[[LN1:.*]] = graph.constant dense<-0.105360515> : tensor<f32>
-// CHECK-NEXT:    %[[E1:.*]] = graph.mul %[[T]], %[[LN1]]
-// CHECK-NEXT:    %[[POW1:.*]] = graph.exp %[[E1]]
-// CHECK-NEXT:    %[[ONE1:.*]] = graph.constant dense<1.000000e+00> : tensor<f32>
-// CHECK-NEXT:    %[[BC1:.*]] = graph.sub %[[ONE1]], %[[POW1]]
+// CHECK-NEXT:    %[[X1:.*]] = graph.mul %[[T]], %[[LN1]]
+// CHECK-NEXT:    %[[XC1:.*]] = graph.clamp %[[X1]] min = -2.000000e+01, max = 0.000000e+00
+// CHECK-NEXT:    %[[HALF1:.*]] = graph.constant dense<6.250000e-02>
+// CHECK-NEXT:    %[[Y1:.*]] = graph.mul %[[XC1]], %[[HALF1]]
+// CHECK-NEXT:    %[[C12:.*]] = graph.constant dense<2.08767559E-9>
+// CHECK-NEXT:    %[[C11:.*]] = graph.constant dense<2.50521079E-8>
+// CHECK-NEXT:    %[[H11:.*]] = graph.mul %[[Y1]], %[[C12]]
+// CHECK-NEXT:    graph.add %[[C11]], %[[H11]]
+// CHECK-COUNT-10: graph.add
+// CHECK-NEXT:    %[[S1:.*]] = graph.mul %[[Y1]], %{{.*}}
+// CHECK-NEXT:    %[[TWO1:.*]] = graph.constant dense<2.000000e+00>
+// CHECK-NEXT:    %[[SUM1:.*]] = graph.add %[[S1]], %[[TWO1]]
+// CHECK-NEXT:    graph.mul %[[S1]], %[[SUM1]]
+// CHECK-COUNT-3: graph.mul
+// CHECK-NEXT:    %[[BC1:.*]] = graph.neg
 // CHECK-NEXT:    %[[STEPSIZE:.*]] = graph.div %[[LR]], %[[BC1]]
 // CHECK-NEXT:    %[[LN2:.*]] = graph.constant dense<-0.00100050028> : tensor<f32>
-// CHECK-NEXT:    %[[E2:.*]] = graph.mul %[[T]], %[[LN2]]
-// CHECK-NEXT:    %[[POW2:.*]] = graph.exp %[[E2]]
-// CHECK-NEXT:    %[[ONE2:.*]] = graph.constant dense<1.000000e+00> : tensor<f32>
-// CHECK-NEXT:    %[[BC2:.*]] = graph.sub %[[ONE2]], %[[POW2]]
+// CHECK-NEXT:    %[[X2:.*]] = graph.mul %[[T]], %[[LN2]]
+// CHECK-NEXT:    graph.clamp %[[X2]] min = -2.000000e+01, max = 0.000000e+00
+// CHECK-COUNT-12: graph.add
+// CHECK-COUNT-4: graph.mul
+// CHECK-NEXT:    %[[BC2:.*]] = graph.neg
 // CHECK-NEXT:    %[[BC2SQRT:.*]] = graph.sqrt %[[BC2]]
+// CHECK-NOT:     graph.exp
 // CHECK:         %[[G:.*]] = graph.input "grad.w"
 // CHECK:         %[[P:.*]] = graph.read @w : tensor<2x2xf32>
 // CHECK-NEXT:    %[[M0:.*]] = graph.read @w.adam_m
@@ -166,7 +182,8 @@ module @sgd_nesterov attributes {graph.optimizer = {kind = "sgd", learning_rate 
 // SIMPLE-COUNT-1: graph.constant dense<1.000000e+00> : tensor<f32>
 // SIMPLE-NOT:     graph.constant dense<1.000000e+00> : tensor<f32>
 // SIMPLE:         graph.assign @optimizer.step
-// SIMPLE-COUNT-2: graph.exp
+// SIMPLE-COUNT-2: graph.clamp
+// SIMPLE-NOT:     graph.clamp
 // SIMPLE-NOT:     graph.exp
 // SIMPLE:         graph.assign @w.adam_m
 // SIMPLE:         graph.assign @w.adam_v
