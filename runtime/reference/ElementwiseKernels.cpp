@@ -228,12 +228,13 @@ void oneHot(const int32_t *labels, T *result, int64_t count, int64_t classes) {
 
 template <typename T>
 void meanSquaredError(const T *prediction, const T *target, T *result, int64_t count) {
-  T sum = 0;
+  Accumulator<T> sum = 0;
   for (int64_t i = 0; i < count; ++i) {
-    T difference = prediction[i] - target[i];
+    Accumulator<T> difference =
+        static_cast<Accumulator<T>>(prediction[i]) - static_cast<Accumulator<T>>(target[i]);
     sum += difference * difference;
   }
-  result[0] = sum / static_cast<T>(count);
+  result[0] = static_cast<T>(sum / static_cast<Accumulator<T>>(count));
 }
 
 #define KILN_INSTANTIATE(T)                                                                        \

@@ -81,14 +81,13 @@ void reduce(ReduceKind kind, const T *operand, T *result, const ReduceLayout &la
                     });
     return;
   }
-  std::fill(result, result + layout.resultCount, T(0));
+  std::vector<Accumulator<T>> sums(layout.resultCount, 0);
   forEachPosition(layout.shape, operandStrides, layout.resultStrides,
-                  [&](int64_t from, int64_t to) { result[to] += operand[from]; });
-  if (kind == ReduceKind::kMean) {
-    T count = static_cast<T>(layout.reducedCount);
-    for (int64_t i = 0; i < layout.resultCount; ++i)
-      result[i] /= count;
-  }
+                  [&](int64_t from, int64_t to) { sums[to] += operand[from]; });
+  Accumulator<T> divisor =
+      kind == ReduceKind::kMean ? static_cast<Accumulator<T>>(layout.reducedCount) : 1;
+  for (int64_t i = 0; i < layout.resultCount; ++i)
+    result[i] = static_cast<T>(sums[i] / divisor);
 }
 
 #define KILN_INSTANTIATE(T)                                                                        \

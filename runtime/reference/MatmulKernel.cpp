@@ -1,10 +1,10 @@
 //===- MatmulKernel.cpp - Batched matrix product of the reference device --===//
 //
 // Transposed operands are first packed row-major, then the product runs in
-// register blocks (see `multiply`); the remainders run in i-k-j order, whose
-// innermost loop adds a multiple of a row of rhs to a row of the result. Either
-// way each result element sums its k products in order of p, in T, so the
-// blocking never changes a result.
+// register blocks (see `multiply`); the remainders are plain dot products.
+// Either way each result element sums its k products in order of p in
+// Accumulator<T> (double for float32, where each product is exact) and is
+// rounded to T once, so the blocking never changes a result.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,18 +23,16 @@ template <typename T> void transposeInto(const T *matrix, int64_t rows, int64_t 
 }
 
 /// result[i, j] = sum_p a[i, p] b[p, j] for the rows [rowBegin, rowEnd) and columns
-/// [columnBegin, columnEnd) of the result, in i-k-j order.
+/// [columnBegin, columnEnd) of the result, one dot product at a time.
 template <typename T>
 void multiplyEdge(const T *a, const T *b, T *result, int64_t n, int64_t k, int64_t rowBegin,
                   int64_t rowEnd, int64_t columnBegin, int64_t columnEnd) {
   for (int64_t i = rowBegin; i < rowEnd; ++i) {
-    T *c = result + i * n;
-    std::fill(c + columnBegin, c + columnEnd, T(0));
-    for (int64_t p = 0; p < k; ++p) {
-      T scale = a[i * k + p];
-      const T *row = b + p * n;
-      for (int64_t j = columnBegin; j < columnEnd; ++j)
-        c[j] += scale * row[j];
+    for (int64_t j = columnBegin; j < columnEnd; ++j) {
+      Accumulator<T> sum = 0;
+      for (int64_t p = 0; p < k; ++p)
+        sum += static_cast<Accumulator<T>>(a[i * k + p]) * b[p * n + j];
+      result[i * n + j] = static_cast<T>(sum);
     }
   }
 }
@@ -45,21 +43,22 @@ void multiplyEdge(const T *a, const T *b, T *result, int64_t n, int64_t k, int64
 template <typename T>
 void multiply(const T *a, const T *b, T *result, int64_t m, int64_t n, int64_t k) {
   constexpr int64_t kRows = 4;
-  constexpr int64_t kColumns = 32 / sizeof(T);
+  constexpr int64_t kColumns = 32 / sizeof(Accumulator<T>);
   int64_t fullRows = m - m % kRows, fullColumns = n - n % kColumns;
   for (int64_t i = 0; i < fullRows; i += kRows) {
     for (int64_t j = 0; j < fullColumns; j += kColumns) {
-      T sums[kRows][kColumns] = {};
+      Accumulator<T> sums[kRows][kColumns] = {};
       for (int64_t p = 0; p < k; ++p) {
         const T *row = b + p * n + j;
         for (int64_t r = 0; r < kRows; ++r) {
-          T scale = a[(i + r) * k + p];
+          Accumulator<T> scale = a[(i + r) * k + p];
           for (int64_t c = 0; c < kColumns; ++c)
             sums[r][c] += scale * row[c];
         }
       }
       for (int64_t r = 0; r < kRows; ++r)
-        std::copy(sums[r], sums[r] + kColumns, result + (i + r) * n + j);
+        for (int64_t c = 0; c < kColumns; ++c)
+          result[(i + r) * n + j + c] = static_cast<T>(sums[r][c]);
     }
   }
   multiplyEdge(a, b, result, n, k, 0, fullRows, fullColumns, n);

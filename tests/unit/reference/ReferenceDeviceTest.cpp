@@ -18,6 +18,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include <cmath>
+
 namespace kiln::reference {
 namespace {
 
@@ -277,6 +279,45 @@ TEST_F(ReferenceDeviceTest, Float64ModeComputesInDouble) {
   ASSERT_TRUE(wide->step(inputs).ok());
   EXPECT_EQ(values(wide->output("y"))[0], 0.1 * 3);
   EXPECT_EQ(values(narrow->output("y"))[0], static_cast<double>(0.1f * 3.0f));
+}
+
+// The oracle must be the most accurate device: float32 sums accumulate in double and are
+// rounded once. A million values near 1.1 summed left to right in float32 drift by 0.9%
+// (each addition to a sum near 1e6 rounds to a multiple of 0.0625 or 0.125); the
+// device's mean is the double mean rounded to float32, exactly.
+TEST_F(ReferenceDeviceTest, Float32ReductionsAccumulateInDouble) {
+  constexpr int64_t kCount = 1 << 20;
+  auto device = create(R"mlir(
+module {
+  func.func @step() {
+    %x = graph.input "x" : tensor<1024x1024xf32>
+    %mean = graph.reduce_mean %x [0, 1] : tensor<1024x1024xf32> -> tensor<f32>
+    %zeros = graph.constant dense<0.0> : tensor<1024x1024xf32>
+    %mse = graph.mse %x, %zeros : tensor<1024x1024xf32> -> tensor<f32>
+    graph.output "mean", %mean : tensor<f32>
+    graph.output "mse", %mse : tensor<f32>
+    return
+  }
+}
+)mlir");
+  ASSERT_TRUE(device);
+  std::vector<float> x(kCount);
+  float naiveSum = 0;
+  double sum = 0, sumOfSquares = 0;
+  for (int64_t i = 0; i < kCount; ++i) {
+    x[i] = 1.1f + 1e-3f * static_cast<float>(i % 7);
+    naiveSum += x[i];
+    sum += x[i];
+    sumOfSquares += static_cast<double>(x[i]) * x[i];
+  }
+  double mean = sum / kCount;
+  float naiveMean = naiveSum / static_cast<float>(kCount);
+  EXPECT_GT(std::abs(naiveMean - mean), 1e-4 * mean) << "the example no longer shows the drift";
+
+  ASSERT_TRUE(device->step({{"x", HostTensor::f32({1024, 1024}, x)}}).ok());
+  EXPECT_EQ(values(device->output("mean"))[0], static_cast<double>(static_cast<float>(mean)));
+  EXPECT_EQ(values(device->output("mse"))[0],
+            static_cast<double>(static_cast<float>(sumOfSquares / kCount)));
 }
 
 TEST_F(ReferenceDeviceTest, IntegerAndMaskValuesPassThrough) {
