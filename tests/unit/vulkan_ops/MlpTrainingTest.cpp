@@ -93,15 +93,12 @@ TEST(VulkanMlp, SgdWithMomentumMatchesTheReferenceDeviceForThirtySteps) {
       R"({kind = "sgd", learning_rate = 2.0e-02 : f64, momentum = 9.0e-01 : f64})");
 }
 
-// Adam's epsilon is raised from 1e-8 to 1e-3: with 1e-8, a weight whose gradient is ~1e-8
-// (a sum that nearly cancels) moves by +-lr depending on the sign of its rounding noise,
-// so any two float32 devices drift apart by ~1e-3 relative within a few steps. That is
-// Adam's sensitivity, not a kernel's error; with 1e-3 the update stays smooth in the
-// gradient and the comparison measures the kernels.
+// Adam with its default epsilon 1e-8. This test once needed 1e-3: while the bias
+// corrections were 1 - exp(t ln beta) in float32 (5e-5 relative off on lavapipe at small
+// t) and the reference device summed in float32, the losses parted by up to 1.4e-4.
 TEST(VulkanMlp, AdamMatchesTheReferenceDeviceForThirtySteps) {
   KILN_REQUIRE_VULKAN();
-  expectThirtyStepsMatchTheReferenceDevice(
-      R"({kind = "adam", learning_rate = 1.0e-03 : f64, epsilon = 1.0e-03 : f64})");
+  expectThirtyStepsMatchTheReferenceDevice(R"({kind = "adam", learning_rate = 1.0e-03 : f64})");
 }
 
 /// Fused and one-kernel-per-op plans of the same step, and the reference device, in lockstep:
@@ -160,8 +157,7 @@ TEST(VulkanMlp, FusedUnfusedAndReferenceAgreeWithSgd) {
 
 TEST(VulkanMlp, FusedUnfusedAndReferenceAgreeWithAdam) {
   KILN_REQUIRE_VULKAN();
-  expectFusedUnfusedAndReferenceAgree(
-      R"({kind = "adam", learning_rate = 5.0e-04 : f64, epsilon = 1.0e-03 : f64})");
+  expectFusedUnfusedAndReferenceAgree(R"({kind = "adam", learning_rate = 5.0e-04 : f64})");
 }
 
 } // namespace
