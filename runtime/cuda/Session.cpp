@@ -9,6 +9,8 @@
 
 #include "kiln/runtime/cuda/Session.h"
 
+#include "kiln/runtime/PlanLoadCheck.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -52,6 +54,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::create(plan::Plan plan,
   // Refuse what can never run on CUDA before looking for a driver, so the message is the
   // same on every machine.
   KILN_RETURN_IF_ERROR(checkPlanForCuda(plan));
+  if (absl::Status status = plan::checkPlanForLoad(plan); !status.ok())
+    return absl::InvalidArgumentError(absl::StrCat("invalid plan: ", status.message()));
   absl::StatusOr<const CudaDriver *> driver = CudaDriver::load();
   if (!driver.ok())
     return driver.status();

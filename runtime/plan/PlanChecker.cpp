@@ -357,4 +357,8 @@ absl::Status checkPlanMemory(const Plan &plan) {
   return checkPlacement(plan, programs);
 }
 
+absl::Status checkArenaPlacement(const Plan &plan) {
+  return checkPlacement(plan, planPrograms(plan));
+}
+
 } // namespace kiln::plan

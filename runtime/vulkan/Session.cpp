@@ -9,6 +9,7 @@
 
 #include "kiln/runtime/vulkan/Session.h"
 
+#include "kiln/runtime/PlanLoadCheck.h"
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/ProgramIO.h"
 #include "kiln/runtime/vulkan/VulkanCheck.h"
@@ -59,6 +60,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::create(plan::Plan plan,
         absl::StrCat("plan '", plan.metadata().model_name(), "' was compiled for ",
                      absl::StrJoin(targets, ", "), ", not vulkan; recompile with --target=vulkan"));
   }
+  // Before any driver sees the plan: a damaged module or binding can crash it.
+  plan::LoadCheckOptions loadChecks;
+  loadChecks.checkMemoryPlan = !options.skipMemoryPlanCheckForValidationTests;
+  if (absl::Status status = plan::checkPlanForLoad(plan, loadChecks); !status.ok())
+    return absl::InvalidArgumentError(absl::StrCat("invalid plan: ", status.message()));
   DeviceOptions deviceOptions = options.device;
   for (int feature : plan.required_features())
     deviceOptions.requiredFeatures.push_back(static_cast<plan::DeviceFeature>(feature));

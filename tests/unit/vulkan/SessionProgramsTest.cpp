@@ -266,8 +266,12 @@ TEST(SessionProgramsSyncTest, MissingBarrierInsideAProgramIsReported) {
   auto *commands = plan.mutable_programs(0)->mutable_commands();
   ASSERT_TRUE(commands->Get(testing::kEvalBarrier).has_barrier());
   commands->erase(commands->begin() + testing::kEvalBarrier);
-  absl::StatusOr<std::unique_ptr<Session>> session =
-      Session::create(std::move(plan), validatedOptions());
+  EXPECT_THAT(Session::create(plan, validatedOptions()).status().message(),
+              HasSubstr("memory plan: program 'eval' command 1 reads buffer 6 ('eval.sum')"));
+  // The plan checker refuses it at load; skip it to show sync validation sees the hazard too.
+  SessionOptions options = validatedOptions();
+  options.skipMemoryPlanCheckForValidationTests = true;
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::create(std::move(plan), options);
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_THAT((*session)->validationMessages(),
               Contains(HasSubstr("SYNC-HAZARD-READ-AFTER-WRITE")));

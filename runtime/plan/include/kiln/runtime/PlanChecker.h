@@ -45,6 +45,11 @@ std::vector<bool> kernelWrittenBindings(const Kernel &kernel);
 /// in order; a buffer lives from the first command that touches it to the last.
 absl::Status checkPlanMemory(const Plan &plan);
 
+/// Only (a) of checkPlanMemory: arena placement and no two live buffers sharing bytes. The
+/// load checks run it first so that overlapping live ranges are reported as such, not as the
+/// clobbered read they cause.
+absl::Status checkArenaPlacement(const Plan &plan);
+
 } // namespace kiln::plan
 
 #endif // KILN_RUNTIME_PLANCHECKER_H

@@ -62,7 +62,8 @@ struct SessionOptions {
 class Session {
 public:
   /// Loads the driver, opens device options.deviceIndex and loads `plan` onto it. Fails with
-  /// InvalidArgument if the plan is invalid; FailedPrecondition, before touching the driver,
+  /// InvalidArgument if the plan is invalid or plan::checkPlanForLoad refuses it (before
+  /// touching the driver); FailedPrecondition, before touching the driver,
   /// if checkPlanForCuda refuses it (not compiled for cuda, a kernel without PTX or with push
   /// constants); FailedPrecondition if the driver is missing ("CUDA driver not found: ..."),
   /// the device does not exist, or no PTX entry fits its compute capability; the driver's

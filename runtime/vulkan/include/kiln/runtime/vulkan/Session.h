@@ -59,16 +59,23 @@ struct SessionOptions {
   /// How long step(), output(), variable() and setVariable() wait for a submitted step before
   /// failing with DeadlineExceeded.
   std::chrono::seconds waitTimeout{600};
+  /// Loads a plan even if the plan checker refuses its memory plan (a removed barrier,
+  /// overlapping arena ranges). Only for tests that prove the validation layers catch such
+  /// hazards; SPIR-V and binding checks run regardless.
+  bool skipMemoryPlanCheckForValidationTests = false;
 };
 
 class Session {
 public:
   /// Creates a device and loads `plan` onto it. Fails with InvalidArgument if the plan is
-  /// invalid, FailedPrecondition if it was not compiled for vulkan ("plan was compiled for
-  /// cuda, not vulkan; recompile with --target=vulkan"), if a buffer, workgroup, push-constant
-  /// block or binding count exceeds the device's limits (naming the buffer or kernel and the
-  /// limit), or if a kernel's SPIR-V disagrees with the plan (entry point, workgroup size);
-  /// ResourceExhausted when memory runs out; and with any VulkanDevice::create failure.
+  /// invalid or, before any device is created, if plan::checkPlanForLoad refuses it (SPIR-V
+  /// that fails SPIRV-Tools' validator, a binding outside set 0 or binding_count, a buffer
+  /// smaller than the block its kernel declares, an unsafe memory plan); FailedPrecondition if it
+  /// was not compiled for vulkan ("plan was compiled for cuda, not vulkan; recompile with
+  /// --target=vulkan"), if a buffer, workgroup, push-constant block or binding count exceeds the
+  /// device's limits (naming the buffer or kernel and the limit), or if a kernel's SPIR-V disagrees
+  /// with the plan (entry point, workgroup size); ResourceExhausted when memory runs out; and with
+  /// any VulkanDevice::create failure.
   static absl::StatusOr<std::unique_ptr<Session>> create(plan::Plan plan,
                                                          const SessionOptions &options = {});
 
