@@ -211,7 +211,12 @@ absl::StatusOr<Evaluation> evaluate(StepRunner &runner, std::shared_ptr<const da
       return absl::FailedPreconditionError(
           "the eval program has no \"logits\" output; give the model an output named logits");
     const HostTensor &labels = batch.tensors.at("labels");
-    int64_t classes = logits->second.shape().back();
+    const std::vector<int64_t> &shape = logits->second.shape();
+    if (shape.size() != 2 || shape[0] != batchSize || shape[1] < 1)
+      return absl::FailedPreconditionError(
+          absl::StrCat("the eval program's \"logits\" output is ", logits->second.describe(),
+                       "; test accuracy needs logits [batch = ", batchSize, ", classes]"));
+    int64_t classes = shape[1];
     for (int64_t i = 0; i < batchSize; ++i) {
       int64_t best = 0;
       for (int64_t c = 1; c < classes; ++c)
