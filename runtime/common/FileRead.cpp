@@ -31,22 +31,25 @@ absl::string_view kindOf(mode_t mode) {
 
 using File = std::unique_ptr<std::FILE, int (*)(std::FILE *)>;
 
+/// The error for a failed stat or open of `path` with `error` (an errno value).
+absl::Status openError(const std::string &path, absl::string_view role, int error,
+                       absl::string_view missingHint) {
+  std::string what = absl::StrCat("cannot open ", role, " '", path, "': ");
+  if (error == ENOENT)
+    return absl::NotFoundError(
+        absl::StrCat(what, "no such file", missingHint.empty() ? "" : ". ", missingHint));
+  if (error == EACCES)
+    return absl::PermissionDeniedError(
+        absl::StrCat(what, std::strerror(error), ". Hint: check the file's permissions"));
+  return absl::InvalidArgumentError(absl::StrCat(what, std::strerror(error)));
+}
+
 absl::StatusOr<File> openRegularFile(const std::string &path, absl::string_view role,
                                      uint64_t maxBytes, uint64_t &size,
                                      absl::string_view missingHint) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    int error = errno;
-    if (error == ENOENT)
-      return absl::NotFoundError(absl::StrCat("cannot open ", role, " '", path, "': no such file",
-                                              missingHint.empty() ? "" : ". ", missingHint));
-    if (error == EACCES)
-      return absl::PermissionDeniedError(absl::StrCat("cannot open ", role, " '", path,
-                                                      "': ", std::strerror(error),
-                                                      ". Hint: check the file's permissions"));
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot open ", role, " '", path, "': ", std::strerror(error)));
-  }
+  if (::stat(path.c_str(), &info) != 0)
+    return openError(path, role, errno, missingHint);
   if (!S_ISREG(info.st_mode))
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", role, " '", path, "': it is ",
                                                    kindOf(info.st_mode), ", not a regular file"));
@@ -55,17 +58,9 @@ absl::StatusOr<File> openRegularFile(const std::string &path, absl::string_view 
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", role, " '", path, "': it is ",
                                                    size, " bytes, more than the ", maxBytes,
                                                    "-byte limit for a ", role));
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(std::fopen(path.c_str(), "rb"),
-                                                        &std::fclose);
-  if (!file) {
-    int error = errno;
-    if (error == EACCES)
-      return absl::PermissionDeniedError(absl::StrCat("cannot open ", role, " '", path,
-                                                      "': ", std::strerror(error),
-                                                      ". Hint: check the file's permissions"));
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot open ", role, " '", path, "': ", std::strerror(error)));
-  }
+  File file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file)
+    return openError(path, role, errno, missingHint);
   return file;
 }
 
