@@ -2,16 +2,26 @@
 //
 // Parses, verifies, transforms and prints modules of Kiln's dialects. The lit
 // tests drive every pass through it; `--print-ir-after-all`,
-// `--mlir-pass-statistics` and friends come from MlirOptMain.
+// `--mlir-pass-statistics` and friends come from MlirOptMain. The input is
+// scanned before MLIR parses it: brackets nested deeper than kMaxInputNesting
+// are refused (tools/common/InputNesting.h), as the parser's recursion would
+// overflow the stack.
 //
 //===----------------------------------------------------------------------===//
+
+#include "../common/InputNesting.h"
 
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 #include <vector>
@@ -46,5 +56,35 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<kiln::graph::GraphDialect, mlir::func::FuncDialect>();
   kiln::registerPassesAndPipelines();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
+  llvm::InitLLVM initLLVM(argc, argv);
+  auto [inputFilename, outputFilename] =
+      mlir::registerAndParseCLIOptions(argc, argv, "Kiln optimizer driver\n", registry);
+  mlir::MlirOptMainConfig config = mlir::MlirOptMainConfig::createFromCLOptions();
+  if (config.shouldShowDialects())
+    return mlir::asMainReturnCode(
+        mlir::MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
+
+  // MlirOptMain's own reading of the input, with the nesting scan in between.
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input = mlir::openInputFile(inputFilename, &errorMessage);
+  if (!input) {
+    llvm::errs() << errorMessage << "\n";
+    return 1;
+  }
+  if (std::string nesting = kiln::tool::inputNestingError(
+          input->getBuffer(), inputFilename == "-" ? "<stdin>" : inputFilename);
+      !nesting.empty()) {
+    llvm::errs() << nesting << "\n";
+    return 1;
+  }
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << errorMessage << "\n";
+    return 1;
+  }
+  if (mlir::failed(mlir::MlirOptMain(output->os(), std::move(input), registry, config)))
+    return 1;
+  output->keep();
+  return 0;
 }

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../common/InputNesting.h"
 #include "CommandLine.h"
 #include "Commands.h"
 
@@ -174,6 +175,11 @@ int runCompile(const std::vector<std::string> &rawArgs) {
   auto file = mlir::openInputFile(modelPath, &openError);
   if (!file)
     return fail("cannot read model '" + modelPath + "': " + openError);
+  // MLIR's parser recurses on nesting; refuse what would overflow the stack.
+  if (std::string nesting = inputNestingError(file->getBuffer(), modelPath); !nesting.empty()) {
+    llvm::errs() << nesting << "\n";
+    return fail("'" + modelPath + "' is not a valid graph-dialect module (errors above)");
+  }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
