@@ -8,6 +8,8 @@ set -euo pipefail
 packages=(
   # LLVM/MLIR 19 (shared libLLVM/libMLIR), lit's FileCheck, lld for fast links.
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools lld-19 clang-19
+  # clang-19's ASan, UBSan and libFuzzer runtimes (build-asan/, tests/fuzz).
+  libclang-rt-19-dev
   # Vulkan loader, lavapipe, validation layers.
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   # Shader toolchain.
