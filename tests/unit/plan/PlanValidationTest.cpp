@@ -333,8 +333,8 @@ TEST(PlanQueriesTest, SizesAndNames) {
   tensor.set_dtype(DTYPE_F64);
   EXPECT_EQ(tensorByteSize(tensor), 8u);
   EXPECT_EQ(describeTensor(tensor), "f64[]");
-  EXPECT_EQ(targetName(TARGET_VULKAN), "vulkan");
-  EXPECT_EQ(targetName(TARGET_CUDA), "cuda");
+  EXPECT_STREQ(targetName(TARGET_VULKAN), "vulkan");
+  EXPECT_STREQ(targetName(TARGET_CUDA), "cuda");
   EXPECT_EQ(*hostDType(planDType(kiln::DType::kI32)), kiln::DType::kI32);
   EXPECT_FALSE(hostDType(DTYPE_UNSPECIFIED).ok());
 }
