@@ -524,20 +524,6 @@ struct AppendOptimizerPass : kiln::impl::AppendOptimizerBase<AppendOptimizerPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // A negative option means "unset" in AppendOptimizerOptions; one given explicitly on the
-    // command line is an error, never silently replaced by the module's value.
-    for (auto [name, option] :
-         {std::pair<llvm::StringRef, const Option<double> *>{"lr", &learningRate},
-          {"momentum", &momentum},
-          {"weight-decay", &weightDecay},
-          {"beta1", &beta1},
-          {"beta2", &beta2},
-          {"epsilon", &epsilon}})
-      if (option->hasValue() && !(*option >= 0)) {
-        passError(module) << "the option " << name << "=" << formatNumber(*option)
-                          << " is invalid: it must be a number >= 0";
-        return signalPassFailure();
-      }
     kiln::AppendOptimizerOptions options{
         .optimizer = optimizer,
         .learningRate = learningRate,
