@@ -1,0 +1,19 @@
+// A classifier whose logits are divided by a per-step input "temperature"
+// that has no default value: kiln train cannot feed it from a dataset.
+module @extra_input attributes {graph.optimizer = {kind = "sgd", learning_rate = 1.000000e-01 : f64}} {
+  graph.variable @fc.weight trainable : tensor<10x16xf32> = #graph.init<uniform(-0.25, 0.25), seed = 0, stream = 0>
+  func.func @step() {
+    %x = graph.input "images" : tensor<8x16xf32>
+    %y = graph.input "labels" : tensor<8xi32>
+    %t = graph.input "temperature" : tensor<f32>
+    %w = graph.read @fc.weight : tensor<10x16xf32>
+    %z = graph.matmul %x, %w transpose_rhs : tensor<8x16xf32>, tensor<10x16xf32> -> tensor<8x10xf32>
+    %tb = graph.broadcast %t [] : tensor<f32> to tensor<8x10xf32>
+    %logits = graph.div %z, %tb : tensor<8x10xf32>
+    %l = graph.softmax_cross_entropy %logits, %y : tensor<8x10xf32>, tensor<8xi32> -> tensor<8xf32>
+    %loss = graph.reduce_mean %l [0] : tensor<8xf32> -> tensor<f32>
+    graph.output "loss", %loss : tensor<f32>
+    graph.minimize %loss : tensor<f32>
+    return
+  }
+}
