@@ -159,6 +159,9 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     auto value = a.getDouble(number.flag, *number.field);
     if (!value.ok())
       return fail(std::string(value.status().message()));
+    // Negative is "unset" in AppendOptimizerOptions: a flag given so is an error.
+    if (a.has(number.flag) && !(*value >= 0))
+      return fail(absl::StrCat("--", number.flag, " must be a number >= 0, not ", *value));
     *number.field = *value;
   }
 

@@ -5,6 +5,12 @@
 // RUN: not kiln-opt %s --kiln-append-optimizer="optimizer=adam beta1=nan" 2>&1 | FileCheck %s --check-prefix=BETA
 // BETA: error: kiln-append-optimizer: invalid beta1 nan: it must be in [0, 1)
 
+// kiln compile's optimizer flags take numbers >= 0; a negative or NaN one is an error there.
+// RUN: not kiln compile %s --beta1 nan -o %t.kplan 2>&1 | FileCheck %s --check-prefix=COMPILE
+// COMPILE: kiln compile: --beta1 must be a number >= 0, not nan
+// RUN: not kiln compile %s --lr -1 -o %t.kplan 2>&1 | FileCheck %s --check-prefix=COMPILELR
+// COMPILELR: kiln compile: --lr must be a number >= 0, not -1
+
 module attributes {graph.optimizer = {kind = "sgd", learning_rate = 1.000000e-01 : f64}} {
   graph.variable @w trainable : tensor<4xf32> = #graph.init<constant(1.0), seed = 0, stream = 0>
   func.func @step() {
