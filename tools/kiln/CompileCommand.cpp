@@ -49,7 +49,8 @@ Options:
   --explain-fusion         report every fusion kiln-fuse refused, and why (remarks, to stderr)
   --optimizer sgd|adam|adamw
   --lr X, --momentum X, --nesterov, --weight-decay X, --beta1 X, --beta2 X, --epsilon X
-                           override the model's graph.optimizer settings
+                           override the model's graph.optimizer settings (numbers >= 0;
+                           the optimizer checks its own ranges, e.g. beta1 in [0, 1))
   --no-eval                leave out the forward-only "eval" program (no test accuracy)
   --emit-mlir PATH         also write the compiled graph-dialect module
   --print-ir-after-all     print the module after every pass (to stderr)
