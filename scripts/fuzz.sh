@@ -56,7 +56,7 @@ case "$target" in
   mlir)
     build_targets
     [ "${KILN_FUZZ_NO_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" kiln-fuzz-mlir >/dev/null
-    binary=$build/tests/fuzz/kiln-fuzz-mlir ;;
+    binary=$build/bin/kiln-fuzz-mlir ;;
   *) echo "fuzz.sh: unknown target '$target' (plan, safetensors, idx, cifar10, mlir)" >&2; exit 2 ;;
 esac
 

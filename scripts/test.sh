@@ -26,8 +26,10 @@ if [ ! -f "$asan/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$asan" -DKILN_RUNTIME_ONLY=ON -DKILN_SANITIZE=ON -DKILN_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19
 fi
+echo "test.sh: main build and tests done at ${SECONDS}s; sanitizer build in $asan"
 ninja -C "$asan"
 (cd "$asan" && ctest --output-on-failure -j2 --timeout 900)
+echo "test.sh: sanitizer build and tests done at ${SECONDS}s"
 
 seconds=${KILN_FUZZ_SECONDS:-60}
 if [ "$seconds" -gt 0 ]; then
@@ -55,6 +57,7 @@ if [ "$seconds" -gt 0 ]; then
   run_pair plan safetensors
   run_pair idx cifar10
   run_pair mlir
+  echo "test.sh: fuzzing done at ${SECONDS}s"
   if [ "${#failed[@]}" -gt 0 ]; then
     for t in "${failed[@]}"; do
       echo "fuzz $t found a problem (log: $logs/$t.log, inputs: $KILN_FUZZ_DIR/findings/$t):"
