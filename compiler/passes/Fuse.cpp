@@ -21,6 +21,9 @@
 //     each kernel that reads one recomputes it from its source, which is an
 //     index computation; a view some non-elementwise consumer needs in
 //     memory becomes a pointwise kernel of its own.
+//     A group never grows past the binding budget (max-bindings buffers read
+//     or written): a long chain becomes several kernels, not one kernel with
+//     a binding per intermediate the backward pass keeps.
 //  2. Horizontal merging: independent pointwise groups (no path between
 //     them in the group graph) merge into multi-tensor kernels while the
 //     union of their buffers fits the binding budget.
@@ -201,6 +204,7 @@ public:
     int position = 0;
     for (Operation &op : body)
       position_[&op] = position++;
+    indexSources(body);
 
     for (Operation &op : body) {
       switch (classify(&op)) {
@@ -259,7 +263,7 @@ private:
   }
 
   /// The group that computes `value` in memory or in registers, or null for values from
-  /// interface ops and views (whose own sources are followed by sourceGroups).
+  /// interface ops and views (whose own sources are followed by collectSources).
   Group *groupOfValue(Value value) const {
     Operation *def = value.getDefiningOp();
     return def ? groupOf_.lookup(def) : nullptr;
@@ -272,53 +276,91 @@ private:
            consumerClass == OpClass::Reduction;
   }
 
-  /// Groups whose values `consumer` needs to read `value`: the value's group, or, for a
-  /// view it recomputes, its sources' groups.
-  void sourceGroups(Value value, Operation *consumer, llvm::SmallSetVector<Group *, 4> &out) const {
+  /// The ops whose values `consumer` needs to read `value`: its defining op, or, through a
+  /// reshape or a view `consumer` recomputes, their sources. Independent of the grouping.
+  void collectSources(Value value, Operation *consumer,
+                      llvm::SmallVectorImpl<Operation *> &out) const {
     Operation *def = value.getDefiningOp();
     if (!def)
       return;
     // A reshape stays outside kernels (it aliases its operand's buffer) but still depends on it.
     if (aliasesOperand(def)) {
-      sourceGroups(def->getOperand(0), def, out);
+      collectSources(def->getOperand(0), def, out);
       return;
     }
     if (classify(def) == OpClass::View && clonesViews(consumer)) {
       for (Value operand : def->getOperands())
-        sourceGroups(operand, def, out);
+        collectSources(operand, def, out);
       return;
     }
-    if (Group *group = groupOf_.lookup(def))
-      out.insert(find(group));
+    out.push_back(def);
   }
 
-  /// Groups `op` reads from (through the views it recomputes), as merged.
+  /// Records every op's sources and, inverted, the readers of every op (run() calls this
+  /// once: the queries below only look these up).
+  void indexSources(Block &body) {
+    for (Operation &op : body) {
+      llvm::SmallVector<Operation *> found;
+      for (Value operand : op.getOperands())
+        collectSources(operand, &op, found);
+      llvm::SmallSetVector<Operation *, 4> unique(found.begin(), found.end());
+      for (Operation *source : unique)
+        readersOf_[source].push_back(&op);
+      sourcesOf_[&op].assign(unique.begin(), unique.end());
+    }
+  }
+
+  /// Groups `op` reads from (through the views it recomputes), as merged, in operand order.
   llvm::SmallSetVector<Group *, 4> producerGroups(Operation *op) const {
     llvm::SmallSetVector<Group *, 4> producers;
-    for (Value operand : op->getOperands())
-      sourceGroups(operand, op, producers);
+    auto sources = sourcesOf_.find(op);
+    if (sources == sourcesOf_.end())
+      return producers;
+    for (Operation *source : sources->second)
+      if (Group *group = groupOf_.lookup(source))
+        producers.insert(find(group));
     return producers;
   }
 
-  /// Whether `from` reads (directly or through other groups) a value of `target`. Groups are
-  /// few (one per kernel), so a depth-first search per question is cheap.
-  bool dependsOn(Group *from, Group *target) const {
-    llvm::SmallVector<Group *> stack{from};
-    llvm::DenseSet<Group *> seen{from};
+  /// Walks the groups that read (directly or through other groups) a value of `target`,
+  /// each once, until `visit` returns true; returns whether it did.
+  bool walkReaders(Group *target, llvm::function_ref<bool(Group *)> visit) const {
+    llvm::SmallVector<Group *> stack{target};
+    llvm::DenseSet<Group *> seen{target};
     while (!stack.empty()) {
       Group *group = stack.pop_back_val();
       for (Group *part : partsOf(group))
-        for (Operation *op : part->ops)
-          for (Group *producer : producerGroups(op)) {
-            if (producer == group)
+        for (Operation *op : part->ops) {
+          auto readers = readersOf_.find(op);
+          if (readers == readersOf_.end())
+            continue;
+          for (Operation *reader : readers->second) {
+            Group *consumer = groupOf_.lookup(reader);
+            if (!consumer || (consumer = find(consumer)) == group)
               continue;
-            if (producer == target)
-              return true;
-            if (seen.insert(producer).second)
-              stack.push_back(producer);
+            if (seen.insert(consumer).second) {
+              if (visit(consumer))
+                return true;
+              stack.push_back(consumer);
+            }
           }
+        }
     }
     return false;
+  }
+
+  /// Whether `from` reads (directly or through other groups) a value of `target`. The search
+  /// runs from `target` along its readers: groups form in program order, so while they do,
+  /// the ops after the one being placed have no group and the search stays short, where one
+  /// from `from` along its producers would walk the whole program before it.
+  bool dependsOn(Group *from, Group *target) const {
+    return walkReaders(target, [&](Group *reader) { return reader == from; });
+  }
+
+  /// Whether some third group both reads `group` and is read by it (merging into `group`
+  /// closed a cycle through it).
+  bool closesCycle(Group *group) const {
+    return walkReaders(group, [&](Group *reader) { return dependsOn(group, reader); });
   }
 
   Group *find(Group *group) const {
@@ -396,6 +438,10 @@ private:
       return "it reads no value of the kernel";
     if (group->kind == GroupKind::Matmul && space != Space::Main)
       return "not at the product's shape";
+    if (bindingsOf(group, op).size() > options_.maxBindings)
+      return (llvm::Twine("the kernel would bind more than ") + llvm::Twine(options_.maxBindings) +
+              " buffers")
+          .str();
     // Every other group this op reads must not itself depend on `group`.
     for (Group *producer : producerGroups(op))
       if (producer != group && dependsOn(producer, group))
@@ -480,11 +526,15 @@ private:
       mergedInto_[candidate] = group;
       parts_[group] = previousParts;
       parts_[group].append(absorbed.begin(), absorbed.end());
-      bool cycle = llvm::any_of(groups_, [&](const std::unique_ptr<Group> &other) {
-        Group *o = other.get();
-        return find(o) == o && o != group && dependsOn(o, group) && dependsOn(group, o);
-      });
-      if (cycle) {
+      if (bindingsOf(group).size() > options_.maxBindings) {
+        mergedInto_.erase(candidate);
+        parts_[group] = previousParts;
+        refuse(candidate->ops.front(), counts,
+               llvm::Twine("into the pointwise kernel that reads it: it would bind more than ") +
+                   llvm::Twine(options_.maxBindings) + " buffers");
+        continue;
+      }
+      if (closesCycle(group)) {
         mergedInto_.erase(candidate);
         parts_[group] = previousParts;
         continue;
@@ -500,7 +550,8 @@ private:
     if (producer) {
       producer = find(producer);
       if (producer->kind == GroupKind::Pointwise &&
-          llvm::ArrayRef<int64_t>(producer->shape) == shapeOf(op->getOperand(0))) {
+          llvm::ArrayRef<int64_t>(producer->shape) == shapeOf(op->getOperand(0)) &&
+          bindingsOf(producer, op).size() <= options_.maxBindings) {
         // The producer group becomes this reduction's prologue.
         producer->kind = GroupKind::Reduction;
         producer->anchor = op;
@@ -580,13 +631,16 @@ private:
   // Horizontal merging
   //===--------------------------------------------------------------------===//
 
-  /// Values the group's kernel binds: what it reads from outside and what it writes.
-  llvm::SetVector<Value> bindingsOf(Group *group) const {
+  /// Values the group's kernel binds, with `joining` (if any) one of its ops: what it reads
+  /// from outside and what it writes.
+  llvm::SetVector<Value> bindingsOf(Group *group, Operation *joining = nullptr) const {
     llvm::SetVector<Value> bindings;
     llvm::DenseSet<Operation *> members;
     for (Group *part : partsOf(group))
       for (Operation *op : part->ops)
         members.insert(op);
+    if (joining)
+      members.insert(joining);
     std::function<void(Value, Operation *)> leaf = [&](Value value, Operation *consumer) {
       Operation *def = value.getDefiningOp();
       if (def && members.contains(def))
@@ -643,17 +697,7 @@ private:
           continue;
         }
         // The merged node must not close a cycle through a third group.
-        bool cycle = false;
-        for (auto &other : groups_) {
-          Group *o = find(other.get());
-          if (o == bucket)
-            continue;
-          if (dependsOn(o, bucket) && dependsOn(bucket, o)) {
-            cycle = true;
-            break;
-          }
-        }
-        if (cycle) {
+        if (closesCycle(bucket)) {
           undo();
           continue;
         }
@@ -951,6 +995,9 @@ private:
   llvm::DenseMap<Operation *, Group *> groupOf_;
   llvm::DenseMap<Operation *, Space> spaceOf_;
   llvm::DenseMap<Operation *, int> position_;
+  /// Each op's sources (collectSources, deduplicated, in operand order) and each op's readers.
+  llvm::DenseMap<Operation *, llvm::SmallVector<Operation *, 2>> sourcesOf_;
+  llvm::DenseMap<Operation *, llvm::SmallVector<Operation *, 2>> readersOf_;
   llvm::DenseMap<Group *, Group *> mergedInto_;
   /// The groups merged into a root (itself first), once it has absorbed others.
   llvm::DenseMap<Group *, llvm::SmallVector<Group *>> parts_;
