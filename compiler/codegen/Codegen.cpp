@@ -5,18 +5,19 @@
 // each once, in order. Interface ops (inputs, variables, reads, constants,
 // reshapes) become buffers; each call of a kernel function becomes a dispatch
 // of the gpu.module kiln-emit-kernels emitted for it, compiled for every target
-// (compiler/targets), its results fresh transient buffers; outputs name
-// buffers (copying into a fresh output buffer when the value lives in an
-// input, variable, constant or another output's buffer); assigns become copies
-// at the end of the step. A hazard tracker places the barriers. The memory
-// planner (compiler/memory) then elides the assign copies it can, packs the
-// transients into one arena and places the barriers again by bytes. Only
+// (compiler/targets, all kernels at once in KernelCompiler), its results fresh transient buffers;
+// outputs name buffers (copying into a fresh output buffer when the value lives in an input,
+// variable, constant or another output's buffer); assigns become copies at the end of the step. A
+// hazard tracker places the barriers. The memory planner (compiler/memory) then elides the assign
+// copies it can, packs the transients into one arena and places the barriers again by bytes. Only
 // vectors and lookups keyed by values drive the output, so the plan is
 // byte-for-byte deterministic.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Codegen/Codegen.h"
+
+#include "KernelCompiler.h"
 
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
@@ -167,7 +168,7 @@ struct ProgramState {
 class PlanAssembler {
 public:
   PlanAssembler(ModuleOp module, ModuleOp source, const CodegenOptions &options)
-      : module_(module), source_(source), options_(options) {}
+      : module_(module), source_(source), options_(options), kernelCompiler_(options.targets) {}
 
   FailureOr<plan::Plan> assemble();
 
@@ -213,6 +214,8 @@ private:
     EmittedKernel second;
   };
   llvm::StringMap<CompiledKernel> kernelOfCallee_;
+  /// Makes every kernel's SPIR-V and PTX once the programs are assembled.
+  KernelCompiler kernelCompiler_;
   plan::Plan plan_;
   /// The program being compiled.
   ProgramState program_;
@@ -381,25 +384,9 @@ FailureOr<uint32_t> PlanAssembler::addKernel(llvm::StringRef name, const Emitted
   plan::Kernel *entry = plan_.add_kernels();
   entry->set_name(name.str());
   entry->set_entry_point(name.str());
-  for (plan::Target target : options_.targets) {
-    if (target == plan::TARGET_VULKAN) {
-      FailureOr<std::vector<uint32_t>> spirv = targets::lowerToSpirv(kernel.gpuModule);
-      if (failed(spirv))
-        return where->emitError("cannot compile kernel '")
-               << name << "' to SPIR-V (see the error above)";
-      appendWordsLittleEndian(*entry->mutable_spirv(), *spirv);
-    } else if (target == plan::TARGET_CUDA) {
-      for (llvm::StringRef arch : {"sm_80", "sm_90"}) {
-        FailureOr<std::string> ptx = targets::lowerToPtx(kernel.gpuModule, arch);
-        if (failed(ptx))
-          return where->emitError("cannot compile kernel '")
-                 << name << "' to PTX for " << arch << " (see the error above)";
-        plan::PtxCode *code = entry->add_ptx_code();
-        code->set_arch(arch.str());
-        code->set_ptx(*std::move(ptx));
-      }
-    }
-  }
+  // The target code is made for all kernels at once, in parallel (assemble()).
+  kernelCompiler_.add(static_cast<uint32_t>(plan_.kernels_size() - 1), name, kernel.gpuModule,
+                      where);
   entry->mutable_workgroup_size()->set_x(kernel.workgroupSize[0]);
   entry->mutable_workgroup_size()->set_y(kernel.workgroupSize[1]);
   entry->mutable_workgroup_size()->set_z(kernel.workgroupSize[2]);
@@ -661,6 +648,8 @@ FailureOr<plan::Plan> PlanAssembler::assemble() {
     if (failed(addProgram(function, plan_.add_programs(), function.getSymName())))
       return failure();
   }
+  if (failed(kernelCompiler_.compileAll(plan_)))
+    return failure();
   addMetadata();
   if (absl::Status status = plan::validatePlan(plan_); !status.ok())
     return module_.emitError("internal compiler error: the generated plan is invalid: ")
