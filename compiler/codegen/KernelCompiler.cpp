@@ -34,7 +34,7 @@ namespace {
 /// Stands for a kernel's name in the module lowered for all kernels of one key; no emitted
 /// code holds it otherwise.
 constexpr llvm::StringLiteral kPlaceholder = "kiln_shared_kernel_placeholder";
-constexpr std::array<llvm::StringLiteral, 2> kCudaArchs = {"sm_80", "sm_90"};
+constexpr llvm::StringRef kCudaArchs[] = {"sm_80", "sm_90"};
 
 /// `text` with every occurrence of `from` replaced by `to`.
 std::string replaceAll(llvm::StringRef text, llvm::StringRef from, llvm::StringRef to) {
@@ -92,34 +92,34 @@ LogicalResult KernelCompiler::compileAll(plan::Plan &plan) {
     }
   }
 
-  // One job per (kernel, SPIR-V) and per (unique kernel, CUDA architecture).
+  // One job per kernel's SPIR-V and one per unique kernel's PTX (all architectures at once:
+  // they share the lowering to NVVM).
   struct Job {
     size_t item;
-    std::optional<size_t> arch; // none: SPIR-V of queue_[item]; else PTX of unique[item]
+    bool spirv; // SPIR-V of queue_[item], else PTX of unique[item]
   };
   std::vector<Job> jobs;
   if (vulkan)
     for (size_t position = 0; position < queue_.size(); ++position)
-      jobs.push_back({position, std::nullopt});
+      jobs.push_back({position, true});
   for (size_t item = 0; item < unique.size(); ++item)
-    for (size_t arch = 0; arch < kCudaArchs.size(); ++arch)
-      jobs.push_back({item, arch});
+    jobs.push_back({item, false});
 
   std::vector<std::optional<std::vector<uint32_t>>> spirv(queue_.size());
-  std::vector<std::array<std::optional<std::string>, kCudaArchs.size()>> ptx(unique.size());
+  std::vector<std::optional<std::vector<std::string>>> ptx(unique.size());
   MLIRContext *context = queue_.empty() ? nullptr : queue_.front().kernel.getContext();
   if (context)
     parallelForEach(context, jobs, [&](const Job &job) {
-      if (!job.arch) {
+      if (job.spirv) {
         FailureOr<std::vector<uint32_t>> code = targets::lowerToSpirv(queue_[job.item].kernel);
         if (succeeded(code))
           spirv[job.item] = *std::move(code);
         return;
       }
       auto kernel = *unique[job.item]->getOps<gpu::GPUModuleOp>().begin();
-      FailureOr<std::string> code = targets::lowerToPtx(kernel, kCudaArchs[*job.arch]);
+      FailureOr<std::vector<std::string>> code = targets::lowerToPtx(kernel, kCudaArchs);
       if (succeeded(code))
-        ptx[job.item][*job.arch] = *std::move(code);
+        ptx[job.item] = *std::move(code);
     });
 
   bool ok = true;
@@ -138,16 +138,17 @@ LogicalResult KernelCompiler::compileAll(plan::Plan &plan) {
           for (int shift = 0; shift < 32; shift += 8)
             words->push_back(static_cast<char>((word >> shift) & 0xff));
       } else if (target == plan::TARGET_CUDA) {
-        for (auto [arch, code] : llvm::enumerate(ptx[uniqueOf[position]])) {
-          if (!code) {
-            queued.where->emitError("cannot compile kernel '")
-                << queued.name << "' to PTX for " << kCudaArchs[arch] << " (see the error above)";
-            ok = false;
-            continue;
-          }
+        const std::optional<std::vector<std::string>> &code = ptx[uniqueOf[position]];
+        if (!code) {
+          queued.where->emitError("cannot compile kernel '")
+              << queued.name << "' to PTX (see the error above)";
+          ok = false;
+          continue;
+        }
+        for (auto [arch, text] : llvm::zip_equal(kCudaArchs, *code)) {
           plan::PtxCode *entryCode = entry->add_ptx_code();
-          entryCode->set_arch(kCudaArchs[arch].str());
-          entryCode->set_ptx(replaceAll(*code, kPlaceholder, queued.name));
+          entryCode->set_arch(arch.str());
+          entryCode->set_ptx(replaceAll(text, kPlaceholder, queued.name));
         }
       }
     }

@@ -6,7 +6,8 @@
 //   gpu.module(convert-gpu-to-nvvm{index-bitwidth=64 use-bare-ptr-memref-call-conv=true},
 //              canonicalize, cse, reconcile-unrealized-casts),
 //   gpu-module-to-binary{format=isa toolkit=/usr/local/cuda}
-// and returns the PTX the binary object carries. Math ops become libdevice calls
+// and returns the PTX the binary object carries. Several architectures share one lowering to
+// NVVM: each is one attached target, serialized to its own object. Math ops become libdevice calls
 // (__nv_expf, ...) that gpu-module-to-binary links from the toolkit's libdevice.10.bc,
 // except f32 sqrt: LLVM 19's NVVMReflect leaves __CUDA_PREC_SQRT at 0, so __nv_sqrtf would
 // become sqrt.approx.f32. Between convert-gpu-to-nvvm and gpu-module-to-binary its calls are
@@ -24,6 +25,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
@@ -52,14 +54,17 @@ static void useCorrectlyRoundedSqrt(ModuleOp holder) {
   });
 }
 
-FailureOr<std::string> lowerToPtx(gpu::GPUModuleOp kernel, llvm::StringRef arch) {
-  if (arch != "sm_80" && arch != "sm_90")
-    return kernel.emitError("unsupported CUDA architecture '")
-           << arch << "'; expected sm_80 or sm_90";
+FailureOr<std::vector<std::string>> lowerToPtx(gpu::GPUModuleOp kernel,
+                                               llvm::ArrayRef<llvm::StringRef> archs) {
+  for (llvm::StringRef arch : archs)
+    if (arch != "sm_80" && arch != "sm_90")
+      return kernel.emitError("unsupported CUDA architecture '")
+             << arch << "'; expected sm_80 or sm_90";
   FailureOr<gpu::GPUFuncOp> func = detail::verifyKernelAbi(kernel);
   if (failed(func))
     return failure();
   std::string name = func->getName().str();
+  std::string archList = llvm::join(archs, ", ");
 
   MLIRContext *context = kernel.getContext();
   context->loadDialect<LLVM::LLVMDialect>();
@@ -68,13 +73,16 @@ FailureOr<std::string> lowerToPtx(gpu::GPUModuleOp kernel, llvm::StringRef arch)
   auto module = cast<gpu::GPUModuleOp>(kernel->clone());
   holder->push_back(module);
 
+  // One NVVM lowering serves every architecture: each attached target is one object below.
   PassManager pm(context);
   pm.addPass(createConvertSCFToCFPass());
-  GpuNVVMAttachTargetOptions targetOptions;
-  targetOptions.chip = arch.str();
-  targetOptions.features = "+ptx80";
-  targetOptions.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(targetOptions));
+  for (llvm::StringRef arch : archs) {
+    GpuNVVMAttachTargetOptions targetOptions;
+    targetOptions.chip = arch.str();
+    targetOptions.features = "+ptx80";
+    targetOptions.optLevel = 3;
+    pm.addPass(createGpuNVVMAttachTarget(targetOptions));
+  }
   ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
   nvvmOptions.indexBitwidth = 64;
   nvvmOptions.useBarePtrCallConv = true;
@@ -84,7 +92,8 @@ FailureOr<std::string> lowerToPtx(gpu::GPUModuleOp kernel, llvm::StringRef arch)
   gpuPm.addPass(createCSEPass());
   gpuPm.addPass(createReconcileUnrealizedCastsPass());
   if (failed(pm.run(*holder)))
-    return kernel.emitError("lowering kernel @") << name << " to NVVM for " << arch << " failed";
+    return kernel.emitError("lowering kernel @")
+           << name << " to NVVM for " << archList << " failed";
   useCorrectlyRoundedSqrt(*holder);
 
   PassManager binaryPm(context);
@@ -93,14 +102,24 @@ FailureOr<std::string> lowerToPtx(gpu::GPUModuleOp kernel, llvm::StringRef arch)
   binaryOptions.toolkitPath = cudaToolkitPath();
   binaryPm.addPass(createGpuModuleToBinaryPass(binaryOptions));
   if (failed(binaryPm.run(*holder)))
-    return kernel.emitError("translating kernel @") << name << " to PTX for " << arch << " failed";
+    return kernel.emitError("translating kernel @")
+           << name << " to PTX for " << archList << " failed";
 
   auto binaries = holder->getOps<gpu::BinaryOp>();
-  if (binaries.empty() || (*binaries.begin()).getObjects().size() != 1)
+  if (binaries.empty() || (*binaries.begin()).getObjects().size() != archs.size())
     return kernel.emitError("lowering kernel @") << name << " produced no PTX object";
-  auto object = cast<gpu::ObjectAttr>((*binaries.begin()).getObjects()[0]);
-  // The serializer terminates the assembly with a NUL that ptxas rejects.
-  return object.getObject().getValue().rtrim('\0').str();
+  std::vector<std::string> ptx;
+  for (Attribute object : (*binaries.begin()).getObjects())
+    // The serializer terminates the assembly with a NUL that ptxas rejects.
+    ptx.push_back(cast<gpu::ObjectAttr>(object).getObject().getValue().rtrim('\0').str());
+  return ptx;
+}
+
+FailureOr<std::string> lowerToPtx(gpu::GPUModuleOp kernel, llvm::StringRef arch) {
+  FailureOr<std::vector<std::string>> ptx = lowerToPtx(kernel, llvm::ArrayRef(arch));
+  if (failed(ptx))
+    return failure();
+  return std::move(ptx->front());
 }
 
 } // namespace kiln::targets

@@ -37,6 +37,11 @@ mlir::FailureOr<std::vector<uint32_t>> lowerToSpirv(mlir::gpu::GPUModuleOp kerne
 /// libdevice. Errors are emitted as diagnostics; the result is then failure().
 mlir::FailureOr<std::string> lowerToPtx(mlir::gpu::GPUModuleOp kernel, llvm::StringRef arch);
 
+/// PTX for each of `archs`, in that order, from one lowering to NVVM (the same text per
+/// architecture as the single-architecture form, in less time).
+mlir::FailureOr<std::vector<std::string>> lowerToPtx(mlir::gpu::GPUModuleOp kernel,
+                                                     llvm::ArrayRef<llvm::StringRef> archs);
+
 /// Runs `ptxas -arch=<arch>` (from $KILN_PTXAS, else /usr/local/cuda/bin/ptxas, else
 /// PATH) on `ptx`; returns an empty string on success, else the error text (also when
 /// ptxas is missing).
