@@ -149,8 +149,8 @@ absl::StatusOr<Plan> decodePlanFile(std::string_view bytes, std::string_view ori
 absl::StatusOr<Plan> readPlanFile(const std::string &path) {
   // Protobuf messages are limited to 2 GiB; a plan file is one message and a header.
   constexpr uint64_t kMaxPlanFileBytes = uint64_t{2} << 30;
-  absl::StatusOr<std::string> bytes = readRegularFile<std::string>(path, "plan file",
-                                                                   kMaxPlanFileBytes);
+  absl::StatusOr<std::string> bytes =
+      readRegularFile<std::string>(path, "plan file", kMaxPlanFileBytes);
   if (!bytes.ok())
     return bytes.status();
   return decodePlanFile(*bytes, path);

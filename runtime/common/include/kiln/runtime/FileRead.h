@@ -13,9 +13,9 @@
 
 #include "absl/status/statusor.h"
 
+#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 namespace kiln {
 
