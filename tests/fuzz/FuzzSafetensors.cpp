@@ -2,12 +2,13 @@
 //
 // Feeds arbitrary bytes to checkpoint::decodeSafetensors (8-byte header length,
 // JSON header, data section) and every file that decodes to
-// checkpoint::validateCheckpoint against a sample plan (FuzzSamples.h). A
-// decoded file is re-encoded and decoded again, which must succeed.
+// checkpoint::validateCheckpoint against the checkpoint tests' sample plan
+// (tests/unit/checkpoint/CheckpointSamples.h). A decoded file is re-encoded and
+// decoded again, which must succeed.
 //
 //===----------------------------------------------------------------------===//
 
-#include "FuzzSamples.h"
+#include "../unit/checkpoint/CheckpointSamples.h"
 
 #include "kiln/runtime/checkpoint/Checkpoint.h"
 #include "kiln/runtime/checkpoint/Safetensors.h"
@@ -17,7 +18,7 @@
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const kiln::plan::Plan plan = kiln::fuzz::checkpointSamplePlan();
+  static const kiln::plan::Plan plan = kiln::checkpoint_test::samplePlan();
   std::string_view bytes(reinterpret_cast<const char *>(data), size);
   absl::StatusOr<kiln::checkpoint::TensorFile> file =
       kiln::checkpoint::decodeSafetensors(bytes, "fuzz.safetensors");

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FuzzSamples.h"
+#include "../unit/checkpoint/CheckpointSamples.h"
 
 #include "../unit/data/DataTestFiles.h"
 #include "../unit/plan/TestPlans.h"
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
   write(dir / "plan/valid.kplan", plan::encodePlanFile(plan::testing::makeValidPlan()));
   write(dir / "plan/programs.kplan", plan::encodePlanFile(plan::testing::makeProgramsPlan()));
 
-  plan::Plan sample = fuzz::checkpointSamplePlan();
+  plan::Plan sample = checkpoint_test::samplePlan();
   checkpoint::TrainingState state;
   state.planSha256 = checkpoint::planSha256(sample);
   state.step = 20;

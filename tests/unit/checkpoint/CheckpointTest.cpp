@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CheckpointSamples.h"
+
 #include "kiln/runtime/checkpoint/Checkpoint.h"
 
 #include "kiln/runtime/PlanFile.h"
@@ -18,22 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-plan::Plan samplePlan() {
-  plan::Plan plan;
-  plan.mutable_metadata()->set_model_name("mlp");
-  auto addVariable = [&](const std::string &name, std::vector<int64_t> shape, bool trainable) {
-    plan::Variable *variable = plan.add_variables();
-    variable->mutable_tensor()->set_name(name);
-    variable->mutable_tensor()->set_dtype(plan::DTYPE_F32);
-    for (int64_t extent : shape)
-      variable->mutable_tensor()->add_shape(extent);
-    variable->set_trainable(trainable);
-  };
-  addVariable("fc1.weight", {4, 3}, true);
-  addVariable("fc1.weight.adam_m", {4, 3}, false);
-  addVariable("optimizer.step", {}, false);
-  return plan;
-}
+using checkpoint_test::samplePlan;
 
 TrainingState sampleState(const plan::Plan &plan) {
   TrainingState state;

@@ -6,12 +6,13 @@
 // reference device (float32), in lockstep. With fusion the forward layer norm
 // is ONE row kernel holding both row statistics (kiln-fuse's general row
 // kernel), and the backward pass forms row kernels too; fusion changes which
-// kernel computes a value, not the arithmetic, so the three agree to 1e-5
-// relative at every step. The loss must fall and validation (with
+// kernel computes a value, not the arithmetic, so the three agree pairwise to
+// 1e-5 relative at every step (Lockstep.h). The loss must fall and validation (with
 // synchronization validation) must report nothing.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Lockstep.h"
 #include "VulkanOpsSupport.h"
 
 #include "TestModules.h"
@@ -20,7 +21,6 @@
 
 #include "gtest/gtest.h"
 
-#include <cmath>
 
 namespace kiln::vulkan_ops_test {
 namespace {
@@ -131,30 +131,12 @@ TEST(VulkanLayerNorm, OneForwardRowKernelAndFusedUnfusedAndReferenceAgree) {
   }
   EXPECT_EQ(forwardRowKernels, 1);
 
-  std::vector<double> losses;
-  for (int step = 0; step < kSteps; ++step) {
-    auto inputs = batch(step);
-    ASSERT_TRUE((*reference)->step(inputs).ok());
-    absl::Status withFusion = (*fused)->step(inputs);
-    ASSERT_TRUE(withFusion.ok()) << withFusion;
-    absl::Status without = (*unfused)->step(inputs);
-    ASSERT_TRUE(without.ok()) << without;
-    double want = (*reference)->output("loss")->at(0);
-    double gotFused = (*fused)->output("loss")->at(0);
-    double gotUnfused = (*unfused)->output("loss")->at(0);
-    EXPECT_LE(std::abs(gotFused - want), 1e-5 * std::abs(want))
-        << "step " << step << ": fused " << gotFused << ", reference " << want;
-    EXPECT_LE(std::abs(gotUnfused - want), 1e-5 * std::abs(want))
-        << "step " << step << ": unfused " << gotUnfused << ", reference " << want;
-    losses.push_back(gotFused);
-  }
+  std::vector<double> losses =
+      expectLossesInLockstep(**reference, **fused, **unfused, kSteps, batch, 1e-5);
+  ASSERT_EQ(losses.size(), static_cast<size_t>(kSteps));
   EXPECT_LT(losses.back(), 0.7 * losses.front()) << "the layer-norm classifier did not learn";
-  for (auto *session : {fused->get(), unfused->get()}) {
-    ASSERT_TRUE(session->synchronize().ok());
-    std::vector<std::string> messages = session->validationMessages();
-    EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
-                                  << (messages.empty() ? "" : messages.front());
-  }
+  expectNoValidationMessages(**fused);
+  expectNoValidationMessages(**unfused);
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Lockstep.h"
 #include "VulkanOpsSupport.h"
 
 #include "TestModules.h"
@@ -123,27 +124,11 @@ void expectFusedUnfusedAndReferenceAgree(const std::string &optimizer) {
                           [](const plan::Command &command) { return command.has_dispatch(); });
   };
   EXPECT_LT(dispatches(**fused) * 2, dispatches(**unfused));
-  for (int step = 0; step < kSteps; ++step) {
-    auto inputs = codegen_test::mlpTrainingBatch(kBatch, step);
-    ASSERT_TRUE((*reference)->step(inputs).ok());
-    ASSERT_TRUE((*fused)->step(inputs).ok());
-    ASSERT_TRUE((*unfused)->step(inputs).ok());
-    double want = (*reference)->output("loss")->at(0);
-    double withFusion = (*fused)->output("loss")->at(0);
-    double without = (*unfused)->output("loss")->at(0);
-    EXPECT_LE(std::abs(withFusion - without), 1e-5 * std::abs(without))
-        << "step " << step << ": fused " << withFusion << ", unfused " << without;
-    EXPECT_LE(std::abs(withFusion - want), 1e-5 * std::abs(want))
-        << "step " << step << ": fused " << withFusion << ", reference " << want;
-    EXPECT_LE(std::abs(without - want), 1e-5 * std::abs(want))
-        << "step " << step << ": unfused " << without << ", reference " << want;
-  }
-  for (auto *session : {fused->get(), unfused->get()}) {
-    ASSERT_TRUE(session->synchronize().ok());
-    std::vector<std::string> messages = session->validationMessages();
-    EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
-                                  << (messages.empty() ? "" : messages.front());
-  }
+  expectLossesInLockstep(
+      **reference, **fused, **unfused, kSteps,
+      [](int step) { return codegen_test::mlpTrainingBatch(kBatch, step); }, 1e-5);
+  expectNoValidationMessages(**fused);
+  expectNoValidationMessages(**unfused);
 }
 
 // Smaller steps than the tests above: float32 rounding differences (a fused multiply-add on

@@ -1,12 +1,13 @@
-//===- FuzzSamples.h - The plan the checkpoint fuzz target checks against -*- C++ -*-===//
+//===- CheckpointSamples.h - The plan checkpoint tests check against -*- C++ -*-===//
 //
-// Shared by the safetensors fuzz target (which validates every decoded file
-// against this plan) and kiln-fuzz-seeds (which writes a checkpoint of it).
+// Shared by the checkpoint unit tests, the safetensors fuzz target (which
+// validates every decoded file against this plan) and kiln-fuzz-seeds (which
+// writes a checkpoint of it).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_TESTS_FUZZ_FUZZSAMPLES_H
-#define KILN_TESTS_FUZZ_FUZZSAMPLES_H
+#ifndef KILN_TESTS_UNIT_CHECKPOINT_CHECKPOINTSAMPLES_H
+#define KILN_TESTS_UNIT_CHECKPOINT_CHECKPOINTSAMPLES_H
 
 #include "kiln/plan/plan.pb.h"
 
@@ -14,10 +15,10 @@
 #include <string>
 #include <vector>
 
-namespace kiln::fuzz {
+namespace kiln::checkpoint_test {
 
 /// A plan with three variables (f32[4, 3] trainable, its Adam moment, a scalar step).
-inline plan::Plan checkpointSamplePlan() {
+inline plan::Plan samplePlan() {
   plan::Plan plan;
   plan.mutable_metadata()->set_model_name("mlp");
   auto addVariable = [&](const std::string &name, std::vector<int64_t> shape, bool trainable) {
@@ -34,6 +35,6 @@ inline plan::Plan checkpointSamplePlan() {
   return plan;
 }
 
-} // namespace kiln::fuzz
+} // namespace kiln::checkpoint_test
 
-#endif // KILN_TESTS_FUZZ_FUZZSAMPLES_H
+#endif // KILN_TESTS_UNIT_CHECKPOINT_CHECKPOINTSAMPLES_H
