@@ -31,16 +31,7 @@ except ImportError as error:
           "scripts/install-deps.sh (Debian's python3-torch).")
     sys.exit(2)
 
-
-def load(directory, entry):
-    """The array `entry` ({"file", "dtype", "shape"}) describes."""
-    dtype = {"f32": "<f4", "i32": "<i4"}[entry["dtype"]]
-    array = np.fromfile(os.path.join(directory, entry["file"]), dtype=dtype)
-    expected = int(np.prod(entry["shape"])) if entry["shape"] else 1
-    if array.size != expected:
-        raise ValueError(f"{entry['file']} holds {array.size} values but its shape "
-                         f"{entry['shape']} needs {expected}")
-    return array.reshape(entry["shape"])
+from exchange import load  # noqa: E402 (after the guarded imports)
 
 
 def loss_of(parameters, features, labels, targets):

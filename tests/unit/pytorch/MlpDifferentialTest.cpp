@@ -16,6 +16,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PyTorchExchange.h"
+
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Frontend.h"
 #include "kiln/runtime/ReferenceDevice.h"
@@ -32,44 +34,19 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 namespace kiln {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "the files for PyTorch are written as little-endian arrays");
-
 constexpr std::array<int64_t, 3> kWidths = {784, 128, 10};
 constexpr int64_t kBatch = 32;
 constexpr int64_t kClasses = 10;
 constexpr uint64_t kSeed = 2024;
-constexpr const char *kPython = "/usr/bin/python3";
 const std::vector<std::string> kParameters = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
-
-/// SplitMix64: a fully specified generator, so the data are the same on
-/// every platform.
-class SplitMix64 {
-public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, 1) with 24 random bits.
-  float uniform() { return static_cast<float>(next() >> 40) * 0x1.0p-24f; }
-
-private:
-  uint64_t state_;
-};
 
 /// MNIST-like batches: pixels in [0, 1], each class a noisy version of its
 /// own random prototype, so the loss falls as the model learns.
@@ -79,7 +56,7 @@ struct Batches {
 };
 
 Batches makeBatches(int64_t steps) {
-  SplitMix64 random(7);
+  pytorch_test::SplitMix64 random(7);
   std::vector<std::vector<float>> prototypes(kClasses, std::vector<float>(kWidths[0]));
   for (std::vector<float> &prototype : prototypes)
     for (float &pixel : prototype)
@@ -121,67 +98,6 @@ absl::Status runPasses(mlir::ModuleOp module,
   return absl::OkStatus();
 }
 
-/// A folder of raw arrays plus the manifest describing them.
-class Exchange {
-public:
-  Exchange() {
-    llvm::SmallString<128> path;
-    if (llvm::sys::fs::createUniqueDirectory("kiln-mlp-vs-pytorch", path))
-      ADD_FAILURE() << "cannot create a temporary folder";
-    directory_ = std::string(path);
-  }
-
-  const std::string &directory() const { return directory_; }
-
-  /// Writes `bytes` to `file`; returns the manifest entry describing it.
-  std::string write(const std::string &file, const void *bytes, size_t size,
-                    const std::string &dtype, const std::vector<int64_t> &shape) {
-    std::string path = directory_ + "/" + file;
-    FILE *out = std::fopen(path.c_str(), "wb");
-    if (!out || std::fwrite(bytes, 1, size, out) != size)
-      ADD_FAILURE() << "cannot write " << path;
-    if (out)
-      std::fclose(out);
-    return absl::StrCat(R"({"file": ")", file, R"(", "dtype": ")", dtype, R"(", "shape": [)",
-                        absl::StrJoin(shape, ", "), "]}");
-  }
-
-  std::string write(const std::string &file, const HostTensor &tensor) {
-    return write(file, tensor.bytes().data(), tensor.sizeInBytes(), dtypeName(tensor.dtype()),
-                 tensor.shape());
-  }
-
-  void writeManifest(const std::string &json) {
-    std::error_code error;
-    llvm::raw_fd_ostream out(directory_ + "/manifest.json", error);
-    ASSERT_FALSE(error) << error.message();
-    out << json;
-  }
-
-  void remove() { llvm::sys::fs::remove_directories(directory_); }
-
-private:
-  std::string directory_;
-};
-
-/// Runs the PyTorch side on `directory`: its exit code and everything it printed.
-std::pair<int, std::string> runPyTorch(const std::string &directory) {
-  const char *sourceDir = std::getenv("KILN_SOURCE_DIR");
-  std::string script = absl::StrCat(sourceDir ? sourceDir : KILN_SOURCE_DIR_AT_BUILD,
-                                    "/tests/pytorch/mlp_reference.py");
-  std::string command = absl::StrCat(kPython, " '", script, "' '", directory, "' 2>&1");
-  FILE *pipe = popen(command.c_str(), "r");
-  if (!pipe)
-    return {-1, "cannot start " + command};
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (size_t read = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), read);
-  int status = pclose(pipe);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return {code, output};
-}
-
 /// `optimizer` as the JSON object mlp_reference.py reads (the fields of
 /// `graph.optimizer`).
 std::string optimizerJson(const Optimizer &optimizer) {
@@ -220,7 +136,7 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
   auto device = reference::ReferenceDevice::create(**module, reference::Precision::kFloat32);
   ASSERT_TRUE(device.ok()) << device.status();
 
-  Exchange exchange;
+  pytorch_test::Exchange exchange("kiln-mlp-vs-pytorch");
   std::vector<std::string> initial, final, gradients;
   for (const std::string &name : kParameters) {
     auto value = (*device)->variable(name);
@@ -275,7 +191,7 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
       absl::StrJoin(gradients, ", "), "}\n}\n");
   exchange.writeManifest(manifest);
 
-  auto [code, output] = runPyTorch(exchange.directory());
+  auto [code, output] = exchange.run("mlp_reference.py");
   EXPECT_EQ(code, 0) << "PyTorch disagrees with Kiln (files kept in " << exchange.directory()
                      << "):\n"
                      << output;

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PyTorchExchange.h"
 #include "VulkanOpsSupport.h"
 
 #include "TestModules.h"
@@ -23,29 +24,19 @@
 #include "kiln/runtime/ReferenceDevice.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/raw_ostream.h"
 #include "gtest/gtest.h"
 
 #include <array>
-#include <bit>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 namespace kiln::vulkan_ops_test {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "the files for PyTorch are written as little-endian arrays");
-
 constexpr int64_t kBatch = 16, kFeatures = 20, kClasses = 5, kOutputs = 4;
 constexpr int64_t kSteps = 30;
-constexpr const char *kPython = "/usr/bin/python3";
 const std::vector<std::string> kParameters = {"trunk.weight", "trunk.bias", "classifier.weight",
                                               "classifier.bias", "regressor.weight"};
 
@@ -86,23 +77,6 @@ module @two_heads attributes {graph.optimizer = {kind = "adam"}} {
 }
 )mlir";
 
-/// SplitMix64: a fully specified generator, so the data are the same on every platform.
-class SplitMix64 {
-public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [-1, 1) with 24 random bits.
-  float symmetric() { return static_cast<float>(next() >> 40) * 0x1.0p-23f - 1.0f; }
-
-private:
-  uint64_t state_;
-};
-
 /// Features in [-1, 1); the label is the largest of the first kClasses features and the
 /// targets a fixed linear mix of features, so both heads have something to learn.
 struct Batches {
@@ -112,7 +86,7 @@ struct Batches {
 };
 
 Batches makeBatches() {
-  SplitMix64 random(11);
+  pytorch_test::SplitMix64 random(11);
   Batches batches;
   for (int64_t example = 0; example < kSteps * kBatch; ++example) {
     std::array<float, kFeatures> x;
@@ -147,77 +121,33 @@ struct Training {
   std::vector<float> losses;
 };
 
-/// The raw little-endian array `file` in `directory`; returns its manifest entry.
-std::string writeArray(const std::string &directory, const std::string &file, const void *bytes,
-                       size_t size, const std::string &dtype, const std::vector<int64_t> &shape) {
-  std::string path = directory + "/" + file;
-  FILE *out = std::fopen(path.c_str(), "wb");
-  if (!out || std::fwrite(bytes, 1, size, out) != size)
-    ADD_FAILURE() << "cannot write " << path;
-  if (out)
-    std::fclose(out);
-  return absl::StrCat(R"({"file": ")", file, R"(", "dtype": ")", dtype, R"(", "shape": [)",
-                      absl::StrJoin(shape, ", "), "]}");
-}
-
-std::string writeTensors(const std::string &directory, const std::string &prefix,
-                         const std::map<std::string, HostTensor> &tensors) {
-  std::vector<std::string> entries;
-  for (const auto &[name, tensor] : tensors)
-    entries.push_back(
-        absl::StrCat("\"", name, "\": ",
-                     writeArray(directory, prefix + name, tensor.bytes().data(),
-                                tensor.sizeInBytes(), dtypeName(tensor.dtype()), tensor.shape())));
-  return absl::StrCat("{", absl::StrJoin(entries, ", "), "}");
-}
-
 /// Hands `training` (done on `device`) to two_heads_reference.py and expects no mismatch.
 void expectPyTorchAgrees(const std::string &device, const Batches &batches,
                          const Training &training) {
-  llvm::SmallString<128> path;
-  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("kiln-two-heads-vs-pytorch", path));
-  std::string directory(path);
-  std::string manifest = absl::StrCat(
+  pytorch_test::Exchange exchange("kiln-two-heads-vs-pytorch");
+  exchange.writeManifest(absl::StrCat(
       "{\n", R"("device": ")", device, "\",\n", R"("steps": )", kSteps, ",\n",
       R"("tolerances": {"loss_rtol": 1e-5, "atol": 1e-4},)", "\n", R"("initial": )",
-      writeTensors(directory, "init_", training.initial), ",\n", R"("features": )",
-      writeArray(directory, "features", batches.features.data(),
-                 batches.features.size() * sizeof(float), "f32", {kSteps, kBatch, kFeatures}),
+      exchange.write("init_", training.initial), ",\n", R"("features": )",
+      exchange.write("features", batches.features.data(), batches.features.size() * sizeof(float),
+                     "f32", {kSteps, kBatch, kFeatures}),
       ",\n", R"("labels": )",
-      writeArray(directory, "labels", batches.labels.data(),
-                 batches.labels.size() * sizeof(int32_t), "i32", {kSteps, kBatch}),
+      exchange.write("labels", batches.labels.data(), batches.labels.size() * sizeof(int32_t),
+                     "i32", {kSteps, kBatch}),
       ",\n", R"("targets": )",
-      writeArray(directory, "targets", batches.targets.data(),
-                 batches.targets.size() * sizeof(float), "f32", {kSteps, kBatch, kOutputs}),
+      exchange.write("targets", batches.targets.data(), batches.targets.size() * sizeof(float),
+                     "f32", {kSteps, kBatch, kOutputs}),
       ",\n", R"("kiln_losses": )",
-      writeArray(directory, "kiln_losses", training.losses.data(),
-                 training.losses.size() * sizeof(float), "f32", {kSteps}),
-      ",\n", R"("kiln_final": )", writeTensors(directory, "final_", training.final), "\n}\n");
-  {
-    std::error_code error;
-    llvm::raw_fd_ostream out(directory + "/manifest.json", error);
-    ASSERT_FALSE(error) << error.message();
-    out << manifest;
-  }
-
-  const char *sourceDir = std::getenv("KILN_SOURCE_DIR");
-  std::string script = absl::StrCat(sourceDir ? sourceDir : KILN_SOURCE_DIR_AT_BUILD,
-                                    "/tests/pytorch/two_heads_reference.py");
-  std::string command = absl::StrCat(kPython, " '", script, "' '", directory, "' 2>&1");
-  FILE *pipe = popen(command.c_str(), "r");
-  ASSERT_TRUE(pipe) << "cannot start " << command;
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (size_t read = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), read);
-  int status = pclose(pipe);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      exchange.write("kiln_losses", training.losses.data(), training.losses.size() * sizeof(float),
+                     "f32", {kSteps}),
+      ",\n", R"("kiln_final": )", exchange.write("final_", training.final), "\n}\n"));
+  auto [code, output] = exchange.run("two_heads_reference.py");
   EXPECT_EQ(code, 0) << "PyTorch disagrees with Kiln on " << device << " (files kept in "
-                     << directory << "):\n"
+                     << exchange.directory() << "):\n"
                      << output;
   std::printf("%s", output.c_str());
   if (code == 0)
-    llvm::sys::fs::remove_directories(directory);
+    exchange.remove();
 }
 
 /// The two-head module after the training-step pipeline; null after a failed expectation.
