@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,36 +86,13 @@ std::string describeCommand(const ProgramView &program, int index) {
              : absl::StrCat("program '", program.name, "' command ", index);
 }
 
-/// An output declared smaller than what its kernel writes, reported as the output's shape.
-absl::Status checkOutputs(const Plan &plan, const ProgramView &program,
-                          const DeclaredExtents &extents) {
-  for (uint32_t output : program.outputs) {
-    const TensorSpec &tensor = plan.outputs(output).tensor();
-    uint64_t bytes = plan.buffers(tensor.buffer()).size_bytes();
-    for (int index = 0; index < program.step->commands_size(); ++index) {
-      const Command &command = program.step->commands(index);
-      if (!command.has_dispatch())
-        continue;
-      const Dispatch &dispatch = command.dispatch();
-      for (int binding = 0; binding < dispatch.buffers_size(); ++binding) {
-        const std::optional<uint64_t> &declared = extents[dispatch.kernel()][binding];
-        if (dispatch.buffers(binding) != tensor.buffer() || !declared || *declared <= bytes)
-          continue;
-        return invalid(
-            "program '", program.name, "' output ", output, " ('", tensor.name(), "') is declared ",
-            describeTensor(tensor), " (", bytes, " bytes in ",
-            describeBuffer(plan, tensor.buffer()), ") but ", describeCommand(program, index),
-            " (dispatch of ", describeKernel(plan, dispatch.kernel()), ") binds it at binding ",
-            binding, ", which the kernel declares as ", *declared,
-            " bytes; declare the output with the shape the kernel computes (", kRecompile, ")");
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
+/// A dispatch binding a buffer smaller than the array its kernel declares there; when the
+/// buffer is one of the program's outputs, reported as the output's declared shape.
 absl::Status checkDispatchExtents(const Plan &plan, const ProgramView &program,
                                   const DeclaredExtents &extents) {
+  std::map<uint32_t, uint32_t> outputOfBuffer;
+  for (uint32_t output : program.outputs)
+    outputOfBuffer.emplace(plan.outputs(output).tensor().buffer(), output);
   for (int index = 0; index < program.step->commands_size(); ++index) {
     const Command &command = program.step->commands(index);
     if (!command.has_dispatch())
@@ -125,6 +103,16 @@ absl::Status checkDispatchExtents(const Plan &plan, const ProgramView &program,
       uint64_t bytes = plan.buffers(dispatch.buffers(binding)).size_bytes();
       if (!declared || *declared <= bytes)
         continue;
+      if (auto it = outputOfBuffer.find(dispatch.buffers(binding)); it != outputOfBuffer.end()) {
+        const TensorSpec &tensor = plan.outputs(it->second).tensor();
+        return invalid(
+            "program '", program.name, "' output ", it->second, " ('", tensor.name(),
+            "') is declared ", describeTensor(tensor), " (", bytes, " bytes in ",
+            describeBuffer(plan, tensor.buffer()), ") but ", describeCommand(program, index),
+            " (dispatch of ", describeKernel(plan, dispatch.kernel()), ") binds it at binding ",
+            binding, ", which the kernel declares as ", *declared,
+            " bytes; declare the output with the shape the kernel computes (", kRecompile, ")");
+      }
       return invalid(describeCommand(program, index), " (dispatch of ",
                      describeKernel(plan, dispatch.kernel()), "): binding ", binding, " is ",
                      describeBuffer(plan, dispatch.buffers(binding)), " of ", bytes,
@@ -144,9 +132,6 @@ absl::Status checkPlanForLoad(const Plan &plan, const LoadCheckOptions &options)
   if (absl::Status status = checkKernelCode(plan, extents); !status.ok())
     return status;
   std::vector<ProgramView> programs = planPrograms(plan);
-  for (const ProgramView &program : programs)
-    if (absl::Status status = checkOutputs(plan, program, extents); !status.ok())
-      return status;
   for (const ProgramView &program : programs)
     if (absl::Status status = checkDispatchExtents(plan, program, extents); !status.ok())
       return status;
