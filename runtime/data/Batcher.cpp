@@ -5,6 +5,7 @@
 #include "kiln/runtime/Philox.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 #include <algorithm>
 #include <cstring>
@@ -34,12 +35,43 @@ absl::StatusOr<Batcher> Batcher::create(std::shared_ptr<const Dataset> dataset,
                                 " examples, and partial batches are dropped, so there would be "
                                 "no batch at all. Hint: use a batch size <= ",
                                 dataset->size()));
-  if (options.imagesInput.empty() || options.labelsInput.empty())
-    return invalid("the images and labels input names must not be empty");
-  if (options.imagesInput == options.labelsInput)
-    return invalid(absl::StrCat("the images and labels inputs have the same name '",
-                                options.imagesInput, "'"));
-  return Batcher(std::move(dataset), std::move(options));
+  std::vector<BatchField> fields = options.fields;
+  if (fields.empty()) {
+    if (options.imagesInput.empty() || options.labelsInput.empty())
+      return invalid("the images and labels input names must not be empty");
+    if (options.imagesInput == options.labelsInput)
+      return invalid(absl::StrCat("the images and labels inputs have the same name '",
+                                  options.imagesInput, "'"));
+    fields = {{std::string(kImagesField), options.imagesInput, options.flattenImages},
+              {std::string(kLabelsField), options.labelsInput, false}};
+  }
+  std::vector<FieldSpec> available = dataset->fields();
+  std::vector<Column> columns;
+  for (const BatchField &wanted : fields) {
+    auto spec = std::find_if(available.begin(), available.end(),
+                             [&](const FieldSpec &field) { return field.name == wanted.field; });
+    if (spec == available.end())
+      return invalid(
+          absl::StrCat("it has no field '", wanted.field, "'; its fields are ",
+                       absl::StrJoin(available, ", ", [](std::string *out, const FieldSpec &field) {
+                         absl::StrAppend(out, field.name, " (", field.describe(), ")");
+                       })));
+    std::string name = wanted.name.empty() ? wanted.field : wanted.name;
+    if (std::any_of(columns.begin(), columns.end(),
+                    [&](const Column &column) { return column.name == name; }))
+      return invalid(absl::StrCat("two batch tensors are named '", name, "'"));
+    int64_t elements = 1;
+    for (int64_t dimension : spec->exampleShape)
+      elements *= dimension;
+    std::vector<int64_t> exampleShape = spec->exampleShape;
+    if (wanted.flatten)
+      exampleShape = {elements};
+    columns.push_back({spec->name, std::move(name), spec->dtype, std::move(exampleShape),
+                       static_cast<size_t>(elements) * dtypeSize(spec->dtype)});
+  }
+  Batcher batcher(std::move(dataset), std::move(options));
+  batcher.columns_ = std::move(columns);
+  return batcher;
 }
 
 Batcher::Batcher(std::shared_ptr<const Dataset> dataset, BatcherOptions options)
@@ -87,29 +119,22 @@ DataPosition Batcher::after(DataPosition position) const {
 
 Batch Batcher::gather(DataPosition position, const std::vector<uint32_t> &order) const {
   int64_t batchSize = options_.batchSize;
-  int64_t width = dataset_->numFeatures();
-  std::vector<int64_t> imageShape = {batchSize};
-  if (options_.flattenImages)
-    imageShape.push_back(width);
-  else
-    imageShape.insert(imageShape.end(), dataset_->exampleShape.begin(),
-                      dataset_->exampleShape.end());
-  HostTensor images(DType::kF32, std::move(imageShape));
-  HostTensor labels(DType::kI32, {batchSize});
-  std::span<float> imageValues = images.f32();
-  std::span<int32_t> labelValues = labels.i32();
-  for (int64_t row = 0; row < batchSize; ++row) {
-    uint32_t example = order[position.batch * batchSize + row];
-    std::span<const float> features = dataset_->example(example);
-    std::memcpy(imageValues.data() + row * width, features.data(), width * sizeof(float));
-    labelValues[row] = dataset_->labels[example];
-  }
-
   Batch batch;
   batch.position = position;
   batch.nextPosition = after(position);
-  batch.tensors.emplace(options_.imagesInput, std::move(images));
-  batch.tensors.emplace(options_.labelsInput, std::move(labels));
+  for (const Column &column : columns_) {
+    std::vector<int64_t> shape = {batchSize};
+    shape.insert(shape.end(), column.exampleShape.begin(), column.exampleShape.end());
+    HostTensor tensor(column.dtype, std::move(shape));
+    std::span<const uint8_t> source = dataset_->fieldBytes(column.field);
+    uint8_t *destination = tensor.bytes().data();
+    for (int64_t row = 0; row < batchSize; ++row) {
+      uint32_t example = order[position.batch * batchSize + row];
+      std::memcpy(destination + row * column.rowBytes, source.data() + example * column.rowBytes,
+                  column.rowBytes);
+    }
+    batch.tensors.emplace(column.name, std::move(tensor));
+  }
   return batch;
 }
 

@@ -187,6 +187,79 @@ TEST(BatcherTest, InputNamesAndShapesAreConfigurable) {
   EXPECT_FALSE(batch.tensors.contains("images"));
 }
 
+/// `size` examples of a token dataset without images: field "tokens" i32 [size, 4] (row i is
+/// 10i .. 10i + 3) and "weights" f32 [size] (example i weighs i / 2).
+std::shared_ptr<const Dataset> tokenDataset(int64_t size) {
+  auto dataset = std::make_shared<Dataset>();
+  dataset->name = "tokens";
+  HostTensor tokens(DType::kI32, {size, 4});
+  HostTensor weights(DType::kF32, {size});
+  for (int64_t i = 0; i < size; ++i) {
+    for (int64_t t = 0; t < 4; ++t)
+      tokens.i32()[i * 4 + t] = static_cast<int32_t>(10 * i + t);
+    weights.f32()[i] = static_cast<float>(i) / 2;
+  }
+  dataset->extraFields.emplace("tokens", std::move(tokens));
+  dataset->extraFields.emplace("weights", std::move(weights));
+  return dataset;
+}
+
+TEST(BatcherTest, ServesAnyFieldsByName) {
+  std::shared_ptr<const Dataset> dataset = tokenDataset(6);
+  ASSERT_TRUE(validateDataset(*dataset).ok()) << validateDataset(*dataset);
+  EXPECT_EQ(dataset->size(), 6);
+  std::vector<FieldSpec> fields = dataset->fields();
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].name, "tokens");
+  EXPECT_EQ(fields[0].describe(), "i32 [4]");
+  EXPECT_EQ(fields[1].describe(), "f32 []");
+  absl::StatusOr<Batcher> batcher =
+      Batcher::create(dataset, {.batchSize = 2, .seed = 3, .fields = {{"tokens"}, {"weights"}}});
+  ASSERT_TRUE(batcher.ok()) << batcher.status();
+  std::vector<uint32_t> order = batcher->epochOrder(0);
+  Batch batch = batcher->next();
+  ASSERT_EQ(batch.tensors.size(), 2u);
+  const HostTensor &tokens = batch.tensors.at("tokens");
+  EXPECT_EQ(tokens.describe(), "i32[2x4]");
+  EXPECT_EQ(batch.tensors.at("weights").describe(), "f32[2]");
+  for (int64_t row = 0; row < 2; ++row) {
+    for (int64_t t = 0; t < 4; ++t)
+      EXPECT_EQ(tokens.i32()[row * 4 + t], static_cast<int32_t>(10 * order[row] + t));
+    EXPECT_EQ(batch.tensors.at("weights").f32()[row], static_cast<float>(order[row]) / 2);
+  }
+}
+
+TEST(BatcherTest, FieldsOfAnImageDatasetCanBeRenamedAndFlattened) {
+  auto dataset = std::make_shared<Dataset>(*numberedDataset(4));
+  dataset->exampleShape = {1, 3};
+  absl::StatusOr<Batcher> batcher = Batcher::create(
+      dataset, {.batchSize = 2, .shuffle = false, .fields = {{"images", "pixels", true}}});
+  ASSERT_TRUE(batcher.ok()) << batcher.status();
+  Batch batch = batcher->next();
+  ASSERT_EQ(batch.tensors.size(), 1u);
+  EXPECT_EQ(batch.tensors.at("pixels").describe(), "f32[2x3]");
+  EXPECT_EQ(examplesOf(batch, "pixels"), (std::vector<uint32_t>{0, 1}));
+}
+
+TEST(BatcherTest, ExtraFieldsAreValidatedAndSelectedWithTheExamples) {
+  auto dataset = std::make_shared<Dataset>(*numberedDataset(4));
+  dataset->extraFields.emplace("weights", HostTensor(DType::kF32, {3}));
+  EXPECT_THAT(validateDataset(*dataset).message(),
+              HasSubstr("field 'weights' is f32[3], 3 examples, but the dataset has 4"));
+  dataset->extraFields.clear();
+  dataset->extraFields.emplace("labels", HostTensor(DType::kF32, {4}));
+  EXPECT_THAT(validateDataset(*dataset).message(), HasSubstr("an extra field is named 'labels'"));
+
+  std::shared_ptr<const Dataset> tokens = tokenDataset(5);
+  std::vector<int64_t> indices = {4, 1};
+  Dataset selected = selectExamples(*tokens, indices, "picked");
+  ASSERT_TRUE(validateDataset(selected).ok()) << validateDataset(selected);
+  EXPECT_EQ(selected.size(), 2);
+  EXPECT_EQ(selected.extraFields.at("tokens").i32()[0], 40);
+  EXPECT_EQ(selected.extraFields.at("tokens").i32()[4], 10);
+  EXPECT_EQ(selected.extraFields.at("weights").f32()[1], 0.5f);
+}
+
 TEST(BatcherTest, RejectsBadConfigurations) {
   auto message = [](std::shared_ptr<const Dataset> dataset, BatcherOptions options) {
     return std::string(Batcher::create(std::move(dataset), std::move(options)).status().message());
@@ -199,6 +272,12 @@ TEST(BatcherTest, RejectsBadConfigurations) {
   EXPECT_THAT(message(numberedDataset(10), {.batchSize = 2, .labelsInput = "images"}),
               HasSubstr("the images and labels inputs have the same name 'images'"));
   EXPECT_THAT(message(nullptr, {}), HasSubstr("the dataset is null"));
+  EXPECT_THAT(message(numberedDataset(10), {.batchSize = 2, .fields = {{"tokens"}}}),
+              HasSubstr("it has no field 'tokens'; its fields are images (f32 [3]), labels "
+                        "(i32 [])"));
+  EXPECT_THAT(
+      message(numberedDataset(10), {.batchSize = 2, .fields = {{"images", "x"}, {"labels", "x"}}}),
+      HasSubstr("two batch tensors are named 'x'"));
 
   auto badLabel = std::make_shared<Dataset>(*numberedDataset(4));
   badLabel->labels[2] = 4;

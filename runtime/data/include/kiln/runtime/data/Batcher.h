@@ -18,6 +18,10 @@
 // examples order[b*B .. b*B+B-1]; the N % B examples left at the end of an
 // epoch are dropped (with shuffling on, a different few in each epoch).
 //
+// A batch holds the dataset fields the options ask for, each as a tensor
+// [B, example shape...] (or [B, elements per example] when flattened); by
+// default the classification fields "images" and "labels".
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_DATA_BATCHER_H
@@ -61,8 +65,19 @@ struct Batch {
   /// The position of the batch after this one: what a checkpoint taken after training on this
   /// batch records, and what Batcher::seek takes to resume.
   DataPosition nextPosition;
-  /// {imagesInput: f32 [B, features] (or [B, exampleShape...]), labelsInput: i32 [B]}.
+  /// One tensor per BatcherOptions::fields, by its name; by default {imagesInput: f32
+  /// [B, features] (or [B, exampleShape...]), labelsInput: i32 [B]}.
   TensorMap tensors;
+};
+
+/// One tensor of every batch: the rows of a dataset field.
+struct BatchField {
+  /// The dataset field (Dataset::fields()).
+  std::string field;
+  /// The tensor's name in Batch::tensors (the graph.input it feeds); empty: the field's name.
+  std::string name = {};
+  /// true: [B, elements per example]; false: [B, the field's example shape...].
+  bool flatten = false;
 };
 
 struct BatcherOptions {
@@ -77,6 +92,9 @@ struct BatcherOptions {
   std::string labelsInput = "labels";
   /// true: images are [B, numFeatures]; false: [B, exampleShape...] (e.g. [B, 3, 32, 32]).
   bool flattenImages = true;
+  /// The tensors of each batch, any fields of the dataset; empty: images and labels as the
+  /// three options above say.
+  std::vector<BatchField> fields = {};
 };
 
 /// Serves batches of a dataset in a reproducible order, with a cursor that can be saved and
@@ -86,7 +104,8 @@ class Batcher {
 public:
   /// Fails with InvalidArgument when `dataset` is null or inconsistent (see validateDataset),
   /// has 2^32 or more examples, when batchSize < 1 or larger than the dataset (every batch
-  /// would be dropped), or when the input names are empty or equal.
+  /// would be dropped), when the input names are empty or equal, or when a BatchField names a
+  /// field the dataset lacks (the message lists the fields it has).
   static absl::StatusOr<Batcher> create(std::shared_ptr<const Dataset> dataset,
                                         BatcherOptions options);
 
@@ -119,8 +138,19 @@ private:
   DataPosition after(DataPosition position) const;
   Batch gather(DataPosition position, const std::vector<uint32_t> &order) const;
 
+  /// A BatchField resolved against the dataset.
+  struct Column {
+    std::string field;
+    std::string name;
+    DType dtype;
+    /// The shape of one example in the batch tensor.
+    std::vector<int64_t> exampleShape;
+    size_t rowBytes;
+  };
+
   std::shared_ptr<const Dataset> dataset_;
   BatcherOptions options_;
+  std::vector<Column> columns_;
   int64_t batchesPerEpoch_ = 0;
   DataPosition position_;
   /// epochOrder(cachedEpoch_), computed once per epoch by next().
