@@ -19,6 +19,8 @@
 #ifndef KILN_RUNTIME_CUDA_CUDADRIVER_H
 #define KILN_RUNTIME_CUDA_CUDADRIVER_H
 
+#include "kiln/runtime/StatusMacros.h"
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -87,15 +89,5 @@ absl::Status cudaError(const CudaDriver &driver, CUresult result, std::string_vi
       return ::kiln::cuda::cudaError((driver), kilnCuResult, #entry, (activity), __FILE__,         \
                                      __LINE__);                                                    \
   } while (false)
-
-#ifndef KILN_RETURN_IF_ERROR
-/// Returns `expr` (an absl::Status) from the enclosing function if it is not OK.
-#define KILN_RETURN_IF_ERROR(expr)                                                                 \
-  do {                                                                                             \
-    ::absl::Status kilnStatus = (expr);                                                            \
-    if (!kilnStatus.ok())                                                                          \
-      return kilnStatus;                                                                           \
-  } while (false)
-#endif
 
 #endif // KILN_RUNTIME_CUDA_CUDADRIVER_H

@@ -12,6 +12,8 @@
 #ifndef KILN_RUNTIME_VULKAN_VULKANCHECK_H
 #define KILN_RUNTIME_VULKAN_VULKANCHECK_H
 
+#include "kiln/runtime/StatusMacros.h"
+
 #include "absl/status/status.h"
 
 #include <string_view>
@@ -38,14 +40,6 @@ absl::Status vulkanError(VkResult result, std::string_view callText, std::string
     VkResult kilnVkResult = (call);                                                                \
     if (kilnVkResult != VK_SUCCESS)                                                                \
       return ::kiln::vulkan::vulkanError(kilnVkResult, #call, (activity), __FILE__, __LINE__);     \
-  } while (false)
-
-/// Returns `expr` (an absl::Status) from the enclosing function if it is not OK.
-#define KILN_RETURN_IF_ERROR(expr)                                                                 \
-  do {                                                                                             \
-    ::absl::Status kilnStatus = (expr);                                                            \
-    if (!kilnStatus.ok())                                                                          \
-      return kilnStatus;                                                                           \
   } while (false)
 
 #endif // KILN_RUNTIME_VULKAN_VULKANCHECK_H
