@@ -1,7 +1,7 @@
 //===- StepRecorder.cpp - Recording a whole program, once -----------------===//
 //
 // Records a slot's command buffer: the step that every step() resubmits, or
-// another program (e.g. "eval") that every run() resubmits. The plan orders
+// another program (e.g. "eval") that every run() resubmits (Device.h). The plan orders
 // a program's own commands (its Barrier is a full compute+transfer memory
 // barrier); this file adds only the synchronization around the program:
 //
@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/runtime/vulkan/Session.h"
+#include "kiln/runtime/vulkan/Device.h"
 
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/vulkan/VulkanCheck.h"
@@ -35,9 +35,17 @@ constexpr VkAccessFlags kStepWrites = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRA
 constexpr VkAccessFlags kStepAccesses = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
                                         VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
 
-void memoryBarrier(VkCommandBuffer commands, VkPipelineStageFlags srcStages,
-                   VkAccessFlags srcAccess, VkPipelineStageFlags dstStages,
-                   VkAccessFlags dstAccess) {
+/// The plan's Barrier: every compute or transfer access before it happens-before every one
+/// after it.
+void fullStepBarrier(VkCommandBuffer commands) {
+  Device::memoryBarrier(commands, kStepStages, kStepWrites, kStepStages, kStepAccesses);
+}
+
+} // namespace
+
+void Device::memoryBarrier(VkCommandBuffer commands, VkPipelineStageFlags srcStages,
+                           VkAccessFlags srcAccess, VkPipelineStageFlags dstStages,
+                           VkAccessFlags dstAccess) {
   VkMemoryBarrier barrier{};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = srcAccess;
@@ -45,44 +53,34 @@ void memoryBarrier(VkCommandBuffer commands, VkPipelineStageFlags srcStages,
   vkCmdPipelineBarrier(commands, srcStages, dstStages, 0, 1, &barrier, 0, nullptr, 0, nullptr);
 }
 
-/// The plan's Barrier: every compute or transfer access before it happens-before every one
-/// after it.
-void fullStepBarrier(VkCommandBuffer commands) {
-  memoryBarrier(commands, kStepStages, kStepWrites, kStepStages, kStepAccesses);
-}
-
-} // namespace
-
-absl::Status Session::recordProgram(Program &program, Slot &slot,
-                                    std::optional<uint32_t> timestampBase) {
+absl::StatusOr<uint64_t> Device::record(const session::ProgramRecording &recording, Slot &slot) {
   VkCommandBuffer commands = slot.commands;
-  std::string label = absl::StrCat("the command buffer of program '", program.view.name, "'");
+  std::string label = absl::StrCat("the command buffer of program '", recording.program, "'");
   VkCommandBufferBeginInfo begin{};
   begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   KILN_VK_CHECK(vkBeginCommandBuffer(commands, &begin), absl::StrCat("beginning ", label));
 
-  VkQueryPool queries = timestampBase ? timestampQueries_.get() : VK_NULL_HANDLE;
+  VkQueryPool queries = slot.timestamps.get();
   if (queries != VK_NULL_HANDLE) {
-    vkCmdResetQueryPool(commands, queries, *timestampBase, 2);
-    vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, *timestampBase);
+    vkCmdResetQueryPool(commands, queries, 0, 2);
+    vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
   }
 
   // 1 and 2: order after everything earlier on the queue, then upload this run's inputs.
   fullStepBarrier(commands);
-  for (size_t position = 0; position < program.view.inputs.size(); ++position) {
-    const plan::TensorSpec &tensor = plan_.inputs(program.view.inputs[position]).tensor();
-    VkBufferCopy region{program.inputOffsets[position], 0, plan::tensorByteSize(tensor)};
-    vkCmdCopyBuffer(commands, slot.staging.buffer(), buffers_[tensor.buffer()].buffer(), 1,
-                    &region);
+  for (const session::StagedTensor &input : recording.inputs) {
+    VkBufferCopy region{input.offset, 0, input.bytes};
+    vkCmdCopyBuffer(commands, slot.staging.buffer(), buffers_[input.buffer].buffer(), 1, &region);
   }
-  if (!program.view.inputs.empty())
+  if (!recording.inputs.empty())
     memoryBarrier(commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                   kStepStages, kStepAccesses);
 
   // The program's commands, in order.
   uint64_t dispatches = 0;
   VkPipeline bound = VK_NULL_HANDLE;
-  const plan::Step &step = *program.view.step;
+  const plan::Step &step = *recording.step;
+  const std::vector<VkDescriptorSet> &descriptorSets = descriptorSets_.at(recording.program);
   for (int index = 0; index < step.commands_size(); ++index) {
     const plan::Command &command = step.commands(index);
     switch (command.kind_case()) {
@@ -94,7 +92,7 @@ absl::Status Session::recordProgram(Program &program, Slot &slot,
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, bound);
       }
       vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.layout.get(), 0, 1,
-                              &program.descriptorSets[index], 0, nullptr);
+                              &descriptorSets[index], 0, nullptr);
       if (!dispatch.push_constants().empty())
         vkCmdPushConstants(commands, kernel.layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
                            static_cast<uint32_t>(dispatch.push_constants().size()),
@@ -121,13 +119,12 @@ absl::Status Session::recordProgram(Program &program, Slot &slot,
   }
 
   // 3 and 4: read the program's outputs back for the host.
-  if (!program.view.outputs.empty()) {
+  if (!recording.outputs.empty()) {
     memoryBarrier(commands, kStepStages, kStepWrites, VK_PIPELINE_STAGE_TRANSFER_BIT,
                   VK_ACCESS_TRANSFER_READ_BIT);
-    for (size_t position = 0; position < program.view.outputs.size(); ++position) {
-      const plan::TensorSpec &tensor = plan_.outputs(program.view.outputs[position]).tensor();
-      VkBufferCopy region{0, program.outputOffsets[position], plan::tensorByteSize(tensor)};
-      vkCmdCopyBuffer(commands, buffers_[tensor.buffer()].buffer(), slot.readback.buffer(), 1,
+    for (const session::StagedTensor &output : recording.outputs) {
+      VkBufferCopy region{0, output.offset, output.bytes};
+      vkCmdCopyBuffer(commands, buffers_[output.buffer].buffer(), slot.readback.buffer(), 1,
                       &region);
     }
     memoryBarrier(commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -135,11 +132,9 @@ absl::Status Session::recordProgram(Program &program, Slot &slot,
   }
 
   if (queries != VK_NULL_HANDLE)
-    vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries,
-                        *timestampBase + 1);
+    vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1);
   KILN_VK_CHECK(vkEndCommandBuffer(commands), absl::StrCat("ending ", label));
-  program.dispatches = dispatches; // the same for every slot of the program
-  return absl::OkStatus();
+  return dispatches;
 }
 
 } // namespace kiln::vulkan

@@ -1,10 +1,16 @@
 //===- Runners.cpp - Where kiln train runs a plan -------------------------===//
+//
+// Every device runs a plan through the same session core (session::Session);
+// a runner only chooses the device and describes it. Adding a device adds
+// one create function here.
+//
+//===----------------------------------------------------------------------===//
 
 #include "Runners.h"
 
-#include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/runtime/PlanValidation.h"
-#include "kiln/runtime/ReferenceDevice.h"
+#include "kiln/runtime/reference/Device.h"
+#include "kiln/runtime/session/Session.h"
 #include "kiln/runtime/vulkan/Session.h"
 #ifdef KILN_HAVE_CUDA_RUNTIME
 #include "kiln/runtime/cuda/CudaDevice.h"
@@ -13,14 +19,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <vector>
+#include <functional>
 
 namespace kiln::tool {
 namespace {
@@ -34,12 +35,14 @@ absl::StatusOr<float> scalarOf(absl::StatusOr<HostTensor> tensor, const std::str
   return static_cast<float>(tensor->at(0));
 }
 
-/// A runner over a device session (Vulkan or CUDA): both have the same step, output, run,
-/// variable and stats calls; only how they describe their device differs.
-template <typename Session> class SessionRunner : public StepRunner {
+/// A runner over a session on any device: the step, output, run, variable and stats calls
+/// are the session core's; only how a device is described differs.
+class SessionRunner : public StepRunner {
 public:
-  explicit SessionRunner(std::unique_ptr<Session> session) : session_(std::move(session)) {}
+  SessionRunner(std::unique_ptr<session::Session> session, std::string description)
+      : session_(std::move(session)), description_(std::move(description)) {}
 
+  std::string description() const override { return description_; }
   absl::Status step(const TensorMap &inputs) override { return session_->step(inputs); }
   absl::StatusOr<float> loss(uint64_t index) override {
     return scalarOf(session_->output("loss", index), "loss");
@@ -54,7 +57,7 @@ public:
     return session_->setVariable(name, value);
   }
   std::string statsJsonMembers() override {
-    std::string json = toJson(session_->stats());
+    std::string json = session::toJson(session_->stats());
     // toJson gives one object; its members are what lies between the braces.
     size_t open = json.find('{'), close = json.rfind('}');
     std::string members = json.substr(open + 1, close - open - 1);
@@ -62,135 +65,28 @@ public:
     return members;
   }
 
-protected:
-  std::unique_ptr<Session> session_;
-};
-
-class VulkanRunner : public SessionRunner<vulkan::Session> {
-public:
-  using SessionRunner::SessionRunner;
-  std::string description() const override {
-    const auto &info = session_->device().info();
-    return absl::StrCat("Vulkan: ", info.name, " (", vulkan::deviceTypeName(info.type), ")");
-  }
-};
-
-#ifdef KILN_HAVE_CUDA_RUNTIME
-class CudaRunner : public SessionRunner<cuda::Session> {
-public:
-  using SessionRunner::SessionRunner;
-  std::string description() const override {
-    const cuda::CudaDeviceInfo &info = session_->device();
-    return absl::StrCat("CUDA: ", info.name, " (compute capability ",
-                        cuda::computeCapabilityName(info.computeMajor, info.computeMinor), ")");
-  }
-};
-#endif
-
-/// Runs the plan's graph module on the host. The eval program runs on a second
-/// reference device built from @eval, whose variables are refreshed from the
-/// training device when it has advanced (both live in host memory).
-class ReferenceRunner : public StepRunner {
-public:
-  static absl::StatusOr<std::unique_ptr<ReferenceRunner>> create(const plan::Plan &plan) {
-    if (plan.graph_module().empty())
-      return absl::FailedPreconditionError(
-          "the plan carries no graph module, so the reference device cannot run it; "
-          "recompile it with this version of kiln compile");
-    auto runner = std::unique_ptr<ReferenceRunner>(new ReferenceRunner());
-    runner->context_.loadDialect<graph::GraphDialect, mlir::func::FuncDialect>();
-    runner->trainModule_ =
-        mlir::parseSourceString<mlir::ModuleOp>(plan.graph_module(), &runner->context_);
-    if (!runner->trainModule_)
-      return absl::DataLossError("the plan's graph module does not parse (errors above)");
-    auto device = reference::ReferenceDevice::create(*runner->trainModule_);
-    if (!device.ok())
-      return device.status();
-    runner->train_ = std::move(*device);
-
-    runner->evalModule_ = runner->trainModule_->clone();
-    auto evalFunction = runner->evalModule_->lookupSymbol<mlir::func::FuncOp>("eval");
-    if (evalFunction) {
-      runner->evalModule_->lookupSymbol<mlir::func::FuncOp>("step").erase();
-      evalFunction.setName("step");
-      auto evalDevice = reference::ReferenceDevice::create(*runner->evalModule_);
-      if (!evalDevice.ok())
-        return evalDevice.status();
-      runner->eval_ = std::move(*evalDevice);
-    }
-    return runner;
-  }
-
-  std::string description() const override { return "reference device (host, f32)"; }
-
-  absl::Status step(const TensorMap &inputs) override {
-    auto start = std::chrono::steady_clock::now();
-    if (absl::Status status = train_->step(inputs); !status.ok())
-      return status;
-    stepSeconds_.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    auto loss = scalarOf(train_->output("loss"), "loss");
-    if (!loss.ok())
-      return loss.status();
-    losses_.push_back(*loss);
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<float> loss(uint64_t index) override {
-    if (index >= losses_.size())
-      return absl::OutOfRangeError(absl::StrCat("step ", index, " has not run"));
-    return losses_[index];
-  }
-
-  absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
-    if (!eval_)
-      return absl::NotFoundError("the plan has no eval program; recompile without --no-eval");
-    if (evalSyncedAt_ != train_->stepsRun()) {
-      for (const std::string &name : eval_->variableNames()) {
-        auto value = train_->variable(name);
-        if (!value.ok())
-          return value.status();
-        if (absl::Status status = eval_->setVariable(name, *value); !status.ok())
-          return status;
-      }
-      evalSyncedAt_ = train_->stepsRun();
-    }
-    if (absl::Status status = eval_->step(inputs); !status.ok())
-      return status;
-    TensorMap outputs;
-    for (const char *name : {"loss", "logits"})
-      if (auto value = eval_->output(name); value.ok())
-        outputs.emplace(name, *value);
-    return outputs;
-  }
-
-  absl::StatusOr<HostTensor> variable(const std::string &name) override {
-    return train_->variable(name);
-  }
-  absl::Status setVariable(const std::string &name, const HostTensor &value) override {
-    // The eval device copies the training device's variables again before its next run.
-    evalSyncedAt_ = -1;
-    return train_->setVariable(name, value);
-  }
-
-  std::string statsJsonMembers() override {
-    std::vector<double> sorted = stepSeconds_;
-    std::sort(sorted.begin(), sorted.end());
-    double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
-    return absl::StrCat("\"device_name\": \"reference\", \"steps\": ", stepSeconds_.size(),
-                        ", \"step_seconds\": ", median);
-  }
-
 private:
-  ReferenceRunner() = default;
-
-  mlir::MLIRContext context_;
-  mlir::OwningOpRef<mlir::ModuleOp> trainModule_, evalModule_;
-  std::unique_ptr<reference::ReferenceDevice> train_, eval_;
-  int64_t evalSyncedAt_ = -1;
-  std::vector<float> losses_;
-  std::vector<double> stepSeconds_;
+  std::unique_ptr<session::Session> session_;
+  std::string description_;
 };
+
+/// Wraps a device's session (or its failure) in a runner.
+template <typename DeviceSession>
+absl::StatusOr<std::unique_ptr<StepRunner>>
+makeRunner(absl::StatusOr<std::unique_ptr<DeviceSession>> session,
+           const std::function<std::string(const DeviceSession &)> &describe) {
+  if (!session.ok())
+    return session.status();
+  std::string description = describe(**session);
+  return std::unique_ptr<StepRunner>(
+      new SessionRunner(std::unique_ptr<session::Session>(*std::move(session)), description));
+}
+
+absl::StatusOr<std::unique_ptr<StepRunner>> createReference(const plan::Plan &plan) {
+  return makeRunner<session::Session>(reference::createSession(plan), [](const session::Session &) {
+    return std::string("reference device (host, f32)");
+  });
+}
 
 absl::StatusOr<std::unique_ptr<StepRunner>> createVulkan(const plan::Plan &plan,
                                                          const RunnerOptions &options) {
@@ -200,10 +96,11 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createVulkan(const plan::Plan &plan,
     sessionOptions.device.deviceIndex = index;
   else
     sessionOptions.device.deviceName = options.vulkanDevice;
-  auto session = vulkan::Session::create(plan, sessionOptions);
-  if (!session.ok())
-    return session.status();
-  return std::unique_ptr<StepRunner>(new VulkanRunner(std::move(*session)));
+  return makeRunner<vulkan::Session>(
+      vulkan::Session::create(plan, sessionOptions), [](const vulkan::Session &session) {
+        const vulkan::PhysicalDeviceInfo &info = session.device().info();
+        return absl::StrCat("Vulkan: ", info.name, " (", vulkan::deviceTypeName(info.type), ")");
+      });
 }
 
 absl::StatusOr<std::unique_ptr<StepRunner>> createCuda(const plan::Plan &plan,
@@ -213,10 +110,12 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createCuda(const plan::Plan &plan,
   if (!absl::SimpleAtoi(options.cudaDevice, &sessionOptions.deviceIndex))
     return absl::InvalidArgumentError(
         absl::StrCat("--cuda-device expects a device index, not '", options.cudaDevice, "'"));
-  auto session = cuda::Session::create(plan, sessionOptions);
-  if (!session.ok())
-    return session.status();
-  return std::unique_ptr<StepRunner>(new CudaRunner(std::move(*session)));
+  return makeRunner<cuda::Session>(
+      cuda::Session::create(plan, sessionOptions), [](const cuda::Session &session) {
+        const cuda::CudaDeviceInfo &info = session.device();
+        return absl::StrCat("CUDA: ", info.name, " (compute capability ",
+                            cuda::computeCapabilityName(info.computeMajor, info.computeMinor), ")");
+      });
 #else
   return absl::FailedPreconditionError(cudaUnavailableReason(plan));
 #endif
@@ -245,12 +144,8 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
     return createCuda(plan, options);
   if (options.device == "vulkan")
     return createVulkan(plan, options);
-  if (options.device == "reference") {
-    auto runner = ReferenceRunner::create(plan);
-    if (!runner.ok())
-      return runner.status();
-    return std::unique_ptr<StepRunner>(std::move(*runner));
-  }
+  if (options.device == "reference")
+    return createReference(plan);
   if (options.device != "auto")
     return absl::InvalidArgumentError(absl::StrCat("unknown device '", options.device,
                                                    "'; expected auto, cuda, vulkan or reference"));
@@ -268,10 +163,7 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
     return vulkan;
   std::fprintf(stderr, "kiln train: no usable Vulkan device (%s); using the reference device\n",
                std::string(vulkan.status().message()).c_str());
-  auto runner = ReferenceRunner::create(plan);
-  if (!runner.ok())
-    return runner.status();
-  return std::unique_ptr<StepRunner>(std::move(*runner));
+  return createReference(plan);
 }
 
 } // namespace kiln::tool

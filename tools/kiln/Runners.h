@@ -1,6 +1,7 @@
 //===- Runners.h - Where kiln train runs a plan -----------------*- C++ -*-===//
 //
-// One interface over the devices a plan can train on: CUDA (the plan's PTX
+// One interface over the devices a plan can train on, each a session::Session
+// over its session::Device (runtime/session): CUDA (the plan's PTX
 // kernels, one CUDA graph launch per step; only in builds with the CUDA
 // runtime), Vulkan (the plan's SPIR-V kernels, one submit per step) and the
 // reference device (the plan's embedded graph module, interpreted on the
@@ -46,8 +47,8 @@ public:
 };
 
 struct RunnerOptions {
-  std::string device = "auto"; ///< auto | cuda | vulkan | reference
-  std::string vulkanDevice;    ///< name substring or index
+  std::string device = "auto";  ///< auto | cuda | vulkan | reference
+  std::string vulkanDevice;     ///< name substring or index
   std::string cudaDevice = "0"; ///< CUDA device index
   bool validation = false;
 };

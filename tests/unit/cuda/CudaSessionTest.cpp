@@ -3,12 +3,13 @@
 // A plan written by hand, independent of the compiler: one PTX kernel
 // (out[i] = 2 x[i] + y[i], i < 256, compiled by nvcc for sm_80, PTX 8.0),
 // dispatched twice per step with a transient placed in the arena, a copy that
-// updates a variable (graph.assign), and an "eval" program. The GPU tests
-// check the values against the host over several steps (so the two step
-// slots and the variable update through stream order are exercised), one
-// graph launch per step, output(name, step) of the previous step, variable
-// I/O, and the JIT error for broken PTX. Without a driver or device they
-// report SKIPPED with the reason; the plan's validity is checked everywhere.
+// updates a variable (graph.assign), and an "eval" program. What the session
+// core does on every device (steps against the host, the two step slots,
+// programs, variable I/O, bad inputs) is the conformance suite's
+// (tests/unit/conformance); these tests keep what is CUDA's: the captured
+// graph's nodes, the PTX arch loaded, and the JIT's errors. Without a driver
+// or device they report SKIPPED with the reason; the plan's validity is
+// checked everywhere.
 //
 //===----------------------------------------------------------------------===//
 
@@ -182,94 +183,36 @@ TEST(CudaAxpyPlan, IsAValidCudaPlan) {
   EXPECT_TRUE(checkPlanForCuda(plan).ok()) << checkPlanForCuda(plan);
 }
 
-TEST(CudaSession, RunsStepsAsOneGraphLaunchEachAndMatchesTheHost) {
+TEST(CudaSession, GraphsCaptureEveryCommandAndStatsNameTheDevice) {
   KILN_REQUIRE_CUDA();
   auto session = Session::create(axpyPlan());
   ASSERT_TRUE(session.ok()) << session.status();
   std::vector<float> w(kElements, 1.0f);
-  constexpr int kSteps = 5;
-  std::vector<std::vector<float>> expected;
+  constexpr int kSteps = 3;
   for (int step = 0; step < kSteps; ++step) {
     HostTensor x = inputFor(step);
-    // eval sees the variable every earlier step wrote.
-    auto evaluated = (*session)->run("eval", {{"x", x}});
-    ASSERT_TRUE(evaluated.ok()) << evaluated.status();
-    for (int i = 0; i < kElements; ++i)
-      ASSERT_EQ(evaluated->at("out").f32()[i], 2.0f * x.f32()[i] + w[i])
-          << "eval before step " << step << ", " << i;
     ASSERT_TRUE((*session)->step({{"x", x}}).ok());
-    std::vector<float> out(kElements);
-    for (int i = 0; i < kElements; ++i) {
-      float tmp = 2.0f * x.f32()[i] + w[i];
-      out[i] = 2.0f * tmp + x.f32()[i];
-      w[i] = tmp;
-    }
-    expected.push_back(out);
-    if (step == 0)
-      continue;
-    // The previous step's output is still there while this step may run.
-    auto previous = (*session)->output("out", step - 1);
-    ASSERT_TRUE(previous.ok()) << previous.status();
     for (int i = 0; i < kElements; ++i)
-      ASSERT_EQ(previous->f32()[i], expected[step - 1][i]) << "step " << step - 1 << ", " << i;
+      w[i] = 2.0f * x.f32()[i] + w[i];
   }
-  auto last = (*session)->output("out");
-  ASSERT_TRUE(last.ok()) << last.status();
-  for (int i = 0; i < kElements; ++i)
-    EXPECT_EQ(last->f32()[i], expected.back()[i]) << i;
-  auto gone = (*session)->output("out", kSteps - 3);
-  EXPECT_EQ(gone.status().code(), absl::StatusCode::kOutOfRange);
-
+  // The variable update is a plan copy inside the captured graph, ordered by the stream.
   auto variable = (*session)->variable("w");
   ASSERT_TRUE(variable.ok()) << variable.status();
   for (int i = 0; i < kElements; ++i)
     EXPECT_EQ(variable->f32()[i], w[i]) << i;
 
   SessionStats stats = (*session)->stats();
-  EXPECT_EQ(stats.steps, static_cast<uint64_t>(kSteps));
   EXPECT_EQ(stats.submitsPerStep, 1.0);
   EXPECT_EQ(stats.dispatchesPerStep, 2.0);
-  EXPECT_EQ(stats.programRuns, static_cast<uint64_t>(kSteps));
   EXPECT_EQ(stats.kernels, 1u);
-  EXPECT_EQ(stats.recordedSteps, 2u);
-  EXPECT_EQ(stats.recordedPrograms, 1u);
   // 1 input copy + 2 kernels + 1 device copy + 1 output copy.
-  EXPECT_EQ(stats.graphNodesPerStep, 5u);
+  EXPECT_EQ(stats.deviceMember("graph_nodes_per_step"), "5");
+  EXPECT_EQ(stats.deviceMember("ptx_archs"), "\"sm_80\"");
   EXPECT_EQ(stats.arenaBytes, 1024u + kElements * 4);
   EXPECT_EQ(stats.transientBytes, 1024u + kElements * 4);
-  EXPECT_EQ(stats.ptxArchs, "sm_80");
   EXPECT_EQ(stats.deviceType, "GPU");
   EXPECT_TRUE(stats.gpuStepSeconds.has_value());
   testing::Test::RecordProperty("device", stats.deviceName);
-}
-
-TEST(CudaSession, SetVariableIsSeenByTheNextStep) {
-  KILN_REQUIRE_CUDA();
-  auto session = Session::create(axpyPlan());
-  ASSERT_TRUE(session.ok()) << session.status();
-  ASSERT_TRUE((*session)->step({{"x", inputFor(0)}}).ok());
-  std::vector<float> w(kElements, -3.0f);
-  ASSERT_TRUE((*session)->setVariable("w", HostTensor::f32({kElements}, w)).ok());
-  HostTensor x = inputFor(1);
-  ASSERT_TRUE((*session)->step({{"x", x}}).ok());
-  auto out = (*session)->output("out");
-  ASSERT_TRUE(out.ok()) << out.status();
-  for (int i = 0; i < kElements; ++i)
-    EXPECT_EQ(out->f32()[i], 2.0f * (2.0f * x.f32()[i] - 3.0f) + x.f32()[i]) << i;
-}
-
-TEST(CudaSession, BadInputsAreRefusedBeforeAnythingRuns) {
-  KILN_REQUIRE_CUDA();
-  auto session = Session::create(axpyPlan());
-  ASSERT_TRUE(session.ok()) << session.status();
-  absl::Status unknown = (*session)->step({{"y", inputFor(0)}});
-  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(unknown.message()), HasSubstr("unknown input 'y'"));
-  absl::Status shape =
-      (*session)->step({{"x", HostTensor::f32({2}, std::vector<float>{1.0f, 2.0f})}});
-  EXPECT_EQ(shape.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*session)->stepsSubmitted(), 0u);
-  EXPECT_EQ((*session)->run("nope", {}).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(CudaSession, BrokenPtxIsReportedWithTheKernelArchAndJitLog) {

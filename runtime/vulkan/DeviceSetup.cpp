@@ -1,13 +1,12 @@
-//===- SessionSetup.cpp - Turning a plan into Vulkan objects --------------===//
+//===- DeviceSetup.cpp - Turning a plan into Vulkan objects ---------------===//
 //
-// Everything a session does once, at creation: check the plan against the
-// device's limits and the kernels' SPIR-V, allocate buffers, build pipelines
-// and descriptor sets, create the two step slots and one slot per other
-// program (recording each command buffer once), and upload initial values.
+// What Device::load does once: check the plan against the device's limits
+// and the kernels' SPIR-V, allocate buffers and the arena, and build
+// pipelines and one descriptor set per dispatch of every program.
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/runtime/vulkan/Session.h"
+#include "kiln/runtime/vulkan/Device.h"
 
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/ProgramIO.h"
@@ -26,12 +25,6 @@ namespace kiln::vulkan {
 namespace {
 
 constexpr uint32_t kGLCompute = 5;
-/// Host staging regions start at multiples of this, so copies stay aligned.
-constexpr uint64_t kStagingAlignment = 16;
-
-uint64_t alignUp(uint64_t value, uint64_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
 
 std::string describeBytes(uint64_t bytes) {
   return absl::StrCat(bytes, " bytes (", absl::StrFormat("%.1f", bytes / 1048576.0), " MiB)");
@@ -43,20 +36,20 @@ std::string kernelLabel(const plan::Kernel &kernel) {
 
 } // namespace
 
-absl::Status Session::checkDeviceLimits() const {
+absl::Status Device::checkDeviceLimits() const {
   const VkPhysicalDeviceLimits &limits = device_->limits();
   std::string deviceName = absl::StrCat("'", device_->info().name, "'");
-  for (int index = 0; index < plan_.buffers_size(); ++index) {
-    const plan::Buffer &buffer = plan_.buffers(index);
+  for (int index = 0; index < plan_->buffers_size(); ++index) {
+    const plan::Buffer &buffer = plan_->buffers(index);
     if (buffer.size_bytes() > limits.maxStorageBufferRange)
       return absl::FailedPreconditionError(absl::StrCat(
           "buffer ", index, " ('", buffer.name(), "') is ", describeBytes(buffer.size_bytes()),
           " but ", deviceName, " allows at most ", describeBytes(limits.maxStorageBufferRange),
           " per storage buffer (maxStorageBufferRange); recompile so that no tensor exceeds it"));
   }
-  bool anyInArena = std::any_of(plan_.buffers().begin(), plan_.buffers().end(),
+  bool anyInArena = std::any_of(plan_->buffers().begin(), plan_->buffers().end(),
                                 [](const plan::Buffer &buffer) { return buffer.in_arena(); });
-  uint32_t alignment = plan_.memory().alignment();
+  uint32_t alignment = plan_->memory().alignment();
   if (anyInArena && (limits.minStorageBufferOffsetAlignment == 0 ||
                      alignment % limits.minStorageBufferOffsetAlignment != 0))
     return absl::FailedPreconditionError(absl::StrCat(
@@ -64,7 +57,7 @@ absl::Status Session::checkDeviceLimits() const {
         " needs storage-buffer offsets aligned to ", limits.minStorageBufferOffsetAlignment,
         " (minStorageBufferOffsetAlignment); plan memory again with an alignment that is a "
         "multiple of it (the default, 256, suits every Vulkan device)"));
-  for (const plan::Kernel &kernel : plan_.kernels()) {
+  for (const plan::Kernel &kernel : plan_->kernels()) {
     const plan::Dim3 &size = kernel.workgroup_size();
     const uint32_t extents[3] = {size.x(), size.y(), size.z()};
     for (int axis = 0; axis < 3; ++axis)
@@ -87,12 +80,13 @@ absl::Status Session::checkDeviceLimits() const {
           kernelLabel(kernel), " has ", kernel.binding_count(), " storage-buffer bindings but ",
           deviceName, " allows ", limits.maxPerStageDescriptorStorageBuffers));
   }
-  for (const Program &program : programs_) {
-    std::string prefix = &program == &programs_.front()
+  std::vector<plan::ProgramView> programs = plan::planPrograms(*plan_);
+  for (const plan::ProgramView &program : programs) {
+    std::string prefix = &program == &programs.front()
                              ? std::string("step command ")
-                             : absl::StrCat("program '", program.view.name, "' command ");
-    for (int index = 0; index < program.view.step->commands_size(); ++index) {
-      const plan::Command &command = program.view.step->commands(index);
+                             : absl::StrCat("program '", program.name, "' command ");
+    for (int index = 0; index < program.step->commands_size(); ++index) {
+      const plan::Command &command = program.step->commands(index);
       if (!command.has_dispatch())
         continue;
       const plan::Dim3 &groups = command.dispatch().group_count();
@@ -108,8 +102,8 @@ absl::Status Session::checkDeviceLimits() const {
   return absl::OkStatus();
 }
 
-absl::Status Session::checkKernelCode() const {
-  for (const plan::Kernel &kernel : plan_.kernels()) {
+absl::Status Device::checkKernelCode() const {
+  for (const plan::Kernel &kernel : plan_->kernels()) {
     absl::StatusOr<std::vector<SpirvEntryPoint>> entries = inspectSpirv(kernel.spirv());
     if (!entries.ok())
       return absl::InvalidArgumentError(
@@ -137,10 +131,10 @@ absl::Status Session::checkKernelCode() const {
   return absl::OkStatus();
 }
 
-absl::Status Session::allocateBuffers() {
-  buffers_.reserve(plan_.buffers_size());
+absl::Status Device::allocateBuffers() {
+  buffers_.reserve(plan_->buffers_size());
   bool anyInArena = false;
-  for (const plan::Buffer &buffer : plan_.buffers()) {
+  for (const plan::Buffer &buffer : plan_->buffers()) {
     if (buffer.in_arena()) {
       anyInArena = true;
       buffers_.emplace_back();
@@ -154,7 +148,7 @@ absl::Status Session::allocateBuffers() {
   }
   if (anyInArena) {
     absl::StatusOr<DeviceBuffer> created = DeviceBuffer::create(
-        *device_, plan_.memory().arena_bytes(), MemoryKind::kDeviceLocal, "transient arena");
+        *device_, plan_->memory().arena_bytes(), MemoryKind::kDeviceLocal, "transient arena");
     if (!created.ok())
       return created.status();
     arena_ = *std::move(created);
@@ -162,16 +156,16 @@ absl::Status Session::allocateBuffers() {
   return absl::OkStatus();
 }
 
-Session::BufferRange Session::bufferRange(uint32_t index) const {
-  const plan::Buffer &buffer = plan_.buffers(index);
+Device::BufferRange Device::bufferRange(uint32_t index) const {
+  const plan::Buffer &buffer = plan_->buffers(index);
   if (buffer.in_arena())
     return {arena_.buffer(), buffer.arena_offset(), buffer.size_bytes()};
   return {buffers_[index].buffer(), 0, VK_WHOLE_SIZE};
 }
 
-absl::Status Session::createPipelines() {
+absl::Status Device::createPipelines() {
   VkDevice device = device_->device();
-  for (const plan::Kernel &kernel : plan_.kernels()) {
+  for (const plan::Kernel &kernel : plan_->kernels()) {
     std::string label = kernelLabel(kernel);
     KernelPipeline pipeline;
     std::vector<uint32_t> words(kernel.spirv().size() / 4);
@@ -230,12 +224,13 @@ absl::Status Session::createPipelines() {
   return absl::OkStatus();
 }
 
-absl::Status Session::createDescriptorSets() {
+absl::Status Device::createDescriptorSets() {
   VkDevice device = device_->device();
   uint32_t sets = 0, descriptors = 0;
-  for (Program &program : programs_) {
-    program.descriptorSets.assign(program.view.step->commands_size(), VK_NULL_HANDLE);
-    for (const plan::Command &command : program.view.step->commands())
+  std::vector<plan::ProgramView> programs = plan::planPrograms(*plan_);
+  for (const plan::ProgramView &program : programs) {
+    descriptorSets_[program.name].assign(program.step->commands_size(), VK_NULL_HANDLE);
+    for (const plan::Command &command : program.step->commands())
       if (command.has_dispatch()) {
         ++sets;
         descriptors += command.dispatch().buffers_size();
@@ -254,9 +249,9 @@ absl::Status Session::createDescriptorSets() {
                 absl::StrCat("creating a descriptor pool for ", sets, " dispatches"));
   descriptorPool_ = DescriptorPoolHandle(device, pool);
 
-  for (Program &program : programs_) {
-    for (int index = 0; index < program.view.step->commands_size(); ++index) {
-      const plan::Command &command = program.view.step->commands(index);
+  for (const plan::ProgramView &program : programs) {
+    for (int index = 0; index < program.step->commands_size(); ++index) {
+      const plan::Command &command = program.step->commands(index);
       if (!command.has_dispatch())
         continue;
       const plan::Dispatch &dispatch = command.dispatch();
@@ -266,10 +261,10 @@ absl::Status Session::createDescriptorSets() {
       allocateInfo.descriptorPool = pool;
       allocateInfo.descriptorSetCount = 1;
       allocateInfo.pSetLayouts = &layout;
-      VkDescriptorSet &set = program.descriptorSets[index];
+      VkDescriptorSet &set = descriptorSets_[program.name][index];
       KILN_VK_CHECK(vkAllocateDescriptorSets(device, &allocateInfo, &set),
                     absl::StrCat("allocating the descriptor set of command ", index,
-                                 " of program '", program.view.name, "'"));
+                                 " of program '", program.name, "'"));
       std::vector<VkDescriptorBufferInfo> infos(dispatch.buffers_size());
       std::vector<VkWriteDescriptorSet> writes(dispatch.buffers_size());
       for (int binding = 0; binding < dispatch.buffers_size(); ++binding) {
@@ -287,141 +282,6 @@ absl::Status Session::createDescriptorSets() {
     }
   }
   return absl::OkStatus();
-}
-
-absl::Status Session::createSlot(Slot &slot, const Program &program, const std::string &label) {
-  VkDevice device = device_->device();
-  absl::StatusOr<DeviceBuffer> staging =
-      DeviceBuffer::create(*device_, std::max<uint64_t>(program.stagingSize, kStagingAlignment),
-                           MemoryKind::kUpload, absl::StrCat("input staging of ", label));
-  if (!staging.ok())
-    return staging.status();
-  slot.staging = *std::move(staging);
-  absl::StatusOr<DeviceBuffer> readback =
-      DeviceBuffer::create(*device_, std::max<uint64_t>(program.readbackSize, kStagingAlignment),
-                           MemoryKind::kReadback, absl::StrCat("output readback of ", label));
-  if (!readback.ok())
-    return readback.status();
-  slot.readback = *std::move(readback);
-
-  VkFenceCreateInfo fenceInfo{};
-  fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
-  VkFence fence;
-  KILN_VK_CHECK(vkCreateFence(device, &fenceInfo, nullptr, &fence),
-                absl::StrCat("creating the fence of ", label));
-  slot.fence = FenceHandle(device, fence);
-
-  VkCommandBufferAllocateInfo allocateInfo{};
-  allocateInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-  allocateInfo.commandPool = commandPool_.get();
-  allocateInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  allocateInfo.commandBufferCount = 1;
-  KILN_VK_CHECK(vkAllocateCommandBuffers(device, &allocateInfo, &slot.commands),
-                absl::StrCat("allocating the command buffer of ", label));
-  return absl::OkStatus();
-}
-
-absl::Status Session::createSlots() {
-  VkDevice device = device_->device();
-  VkCommandPoolCreateInfo poolInfo{};
-  poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-  poolInfo.queueFamilyIndex = device_->queueFamily();
-  VkCommandPool pool;
-  KILN_VK_CHECK(vkCreateCommandPool(device, &poolInfo, nullptr, &pool),
-                "creating the command pool");
-  commandPool_ = CommandPoolHandle(device, pool);
-
-  if (device_->supportsTimestamps()) {
-    VkQueryPoolCreateInfo queryInfo{};
-    queryInfo.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
-    queryInfo.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    queryInfo.queryCount = 2 * slots_.size();
-    VkQueryPool queries;
-    KILN_VK_CHECK(vkCreateQueryPool(device, &queryInfo, nullptr, &queries),
-                  "creating the timestamp query pool");
-    timestampQueries_ = QueryPoolHandle(device, queries);
-  }
-
-  for (Program &program : programs_) {
-    for (uint32_t input : program.view.inputs) {
-      program.inputOffsets.push_back(program.stagingSize);
-      program.stagingSize =
-          alignUp(program.stagingSize + plan::tensorByteSize(plan_.inputs(input).tensor()),
-                  kStagingAlignment);
-    }
-    for (uint32_t output : program.view.outputs) {
-      program.outputOffsets.push_back(program.readbackSize);
-      program.readbackSize =
-          alignUp(program.readbackSize + plan::tensorByteSize(plan_.outputs(output).tensor()),
-                  kStagingAlignment);
-    }
-  }
-  for (uint32_t index = 0; index < slots_.size(); ++index) {
-    KILN_RETURN_IF_ERROR(
-        createSlot(slots_[index], programs_.front(), absl::StrCat("step slot ", index)));
-    KILN_RETURN_IF_ERROR(recordProgram(programs_.front(), slots_[index], 2 * index));
-    ++recordedSteps_;
-  }
-  for (size_t index = 1; index < programs_.size(); ++index) {
-    Program &program = programs_[index];
-    KILN_RETURN_IF_ERROR(
-        createSlot(program.slot, program, absl::StrCat("program '", program.view.name, "'")));
-    KILN_RETURN_IF_ERROR(recordProgram(program, program.slot, std::nullopt));
-    ++recordedPrograms_;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Session::uploadInitialValues() {
-  struct Upload {
-    uint32_t buffer;
-    uint64_t offset;
-    std::string bytes;
-  };
-  std::vector<Upload> uploads;
-  uint64_t uploadSize = 0;
-  auto add = [&](uint32_t buffer, std::string bytes) {
-    uploads.push_back({buffer, uploadSize, std::move(bytes)});
-    uploadSize = alignUp(uploadSize + uploads.back().bytes.size(), kStagingAlignment);
-  };
-  for (const plan::Variable &variable : plan_.variables()) {
-    HostTensor value = plan::initialValue(variable);
-    add(variable.tensor().buffer(),
-        std::string(reinterpret_cast<const char *>(value.bytes().data()), value.sizeInBytes()));
-  }
-  for (int index = 0; index < plan_.buffers_size(); ++index)
-    if (plan_.buffers(index).role() == plan::BUFFER_ROLE_CONSTANT)
-      add(index, plan_.buffers(index).constant_data());
-
-  DeviceBuffer staging;
-  if (uploadSize > 0) {
-    absl::StatusOr<DeviceBuffer> created =
-        DeviceBuffer::create(*device_, uploadSize, MemoryKind::kUpload, "initial values");
-    if (!created.ok())
-      return created.status();
-    staging = *std::move(created);
-    for (const Upload &upload : uploads)
-      std::memcpy(staging.mapped() + upload.offset, upload.bytes.data(), upload.bytes.size());
-    KILN_RETURN_IF_ERROR(staging.flushHostWrites());
-  }
-  // Zero everything else once so that runs are deterministic even if a kernel reads a
-  // transient before writing it.
-  return submitAndWait(
-      [&](VkCommandBuffer commands) {
-        for (int index = 0; index < plan_.buffers_size(); ++index) {
-          plan::BufferRole role = plan_.buffers(index).role();
-          if (role != plan::BUFFER_ROLE_VARIABLE && role != plan::BUFFER_ROLE_CONSTANT &&
-              !plan_.buffers(index).in_arena())
-            vkCmdFillBuffer(commands, buffers_[index].buffer(), 0, VK_WHOLE_SIZE, 0);
-        }
-        if (arena_.buffer() != VK_NULL_HANDLE)
-          vkCmdFillBuffer(commands, arena_.buffer(), 0, VK_WHOLE_SIZE, 0);
-        for (const Upload &upload : uploads) {
-          VkBufferCopy region{upload.offset, 0, upload.bytes.size()};
-          vkCmdCopyBuffer(commands, staging.buffer(), buffers_[upload.buffer].buffer(), 1, &region);
-        }
-      },
-      "uploading initial values");
 }
 
 } // namespace kiln::vulkan
