@@ -1,0 +1,71 @@
+//===- DeviceCases.cpp - The devices the conformance suite runs on --------===//
+
+#include "DeviceCases.h"
+
+#include "VulkanTestSupport.h"
+
+#include "kiln/runtime/reference/Device.h"
+#include "kiln/runtime/vulkan/Session.h"
+#ifdef KILN_HAVE_CUDA_RUNTIME
+#include "kiln/runtime/cuda/CudaDevice.h"
+#include "kiln/runtime/cuda/Session.h"
+#endif
+
+namespace kiln::conformance {
+
+namespace {
+
+DeviceCase referenceCase() {
+  DeviceCase device;
+  device.name = "reference";
+  device.unavailableReason = [] { return std::string(); };
+  device.create = [](plan::Plan plan) { return reference::createSession(std::move(plan)); };
+  device.validationMessages = [](const session::Session &) { return std::vector<std::string>(); };
+  device.runsKernels = false;
+  return device;
+}
+
+DeviceCase vulkanCase() {
+  DeviceCase device;
+  device.name = "vulkan";
+  device.unavailableReason = [] { return vulkan::testing::vulkanUnavailableReason(); };
+  device.create = [](plan::Plan plan) {
+    return session::asCoreSession(
+        vulkan::Session::create(std::move(plan), vulkan::testing::validatedOptions()));
+  };
+  device.validationMessages = [](const session::Session &session) {
+    return static_cast<const vulkan::Session &>(session).validationMessages();
+  };
+  return device;
+}
+
+DeviceCase cudaCase() {
+  DeviceCase device;
+  device.name = "cuda";
+#ifdef KILN_HAVE_CUDA_RUNTIME
+  device.unavailableReason = [] {
+    absl::StatusOr<std::vector<cuda::CudaDeviceInfo>> devices = cuda::listCudaDevices();
+    if (!devices.ok())
+      return std::string(devices.status().message());
+    return devices->empty() ? std::string("the CUDA driver reports no CUDA device") : std::string();
+  };
+  device.create = [](plan::Plan plan) {
+    return session::asCoreSession(cuda::Session::create(std::move(plan)));
+  };
+#else
+  device.unavailableReason = [] {
+    return std::string("this build has no CUDA runtime (cuda.h was not found at configure time)");
+  };
+  device.create = [](plan::Plan) -> absl::StatusOr<std::unique_ptr<session::Session>> {
+    return absl::FailedPreconditionError("this build has no CUDA runtime");
+  };
+#endif
+  device.validationMessages = [](const session::Session &) { return std::vector<std::string>(); };
+  return device;
+}
+
+} // namespace
+
+std::vector<DeviceCase> allDevices() { return {referenceCase(), vulkanCase(), cudaCase()}; }
+
+} // namespace kiln::conformance
