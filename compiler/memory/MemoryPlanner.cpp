@@ -1,55 +1,23 @@
-//===- MemoryPlanner.cpp - Static memory planning of a plan ---------------===//
+//===- MemoryPlanner.cpp - The exec memory passes over a protobuf plan ----===//
 //
-// Runs the planner's steps in order: drop the code generator's barriers, elide
-// assign copies, allocate the arena, place barriers again by memory ranges.
+// For plans that exist only as protobuf (hand-built in tests, or read from a
+// file): the plan is imported as an exec.plan, the same passes the compiler
+// runs (copy elision, arena allocation, barrier placement; compiler/exec) plan
+// it, and the serializer prints it back. There is one planner; this is a way in.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Memory/MemoryPlanner.h"
 
-#include "PlannerInternal.h"
-
-#include "kiln/runtime/PlanChecker.h"
+#include "kiln/Exec/Passes.h"
+#include "kiln/Exec/Serialize.h"
 
 #include "absl/strings/str_cat.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace kiln::memory {
-
-namespace detail {
-
-CommandAccesses accessesOf(const plan::Plan &plan, const plan::Command &command) {
-  CommandAccesses accesses;
-  if (command.has_dispatch()) {
-    const plan::Dispatch &dispatch = command.dispatch();
-    std::vector<bool> written = plan::kernelWrittenBindings(plan.kernels(dispatch.kernel()));
-    for (int binding = 0; binding < dispatch.buffers_size(); ++binding)
-      (written[binding] ? accesses.writes : accesses.reads).push_back(dispatch.buffers(binding));
-  } else if (command.has_copy()) {
-    accesses.reads.push_back(command.copy().src_buffer());
-    accesses.writes.push_back(command.copy().dst_buffer());
-  }
-  return accesses;
-}
-
-std::vector<plan::Step *> programsOf(plan::Plan &plan) {
-  std::vector<plan::Step *> programs = {plan.mutable_step()};
-  for (plan::Step &program : *plan.mutable_programs())
-    programs.push_back(&program);
-  return programs;
-}
-
-void removeBarriers(plan::Plan &plan) {
-  for (plan::Step *program : programsOf(plan)) {
-    auto *commands = program->mutable_commands();
-    int kept = 0;
-    for (int index = 0; index < commands->size(); ++index)
-      if (!commands->Get(index).has_barrier())
-        commands->SwapElements(kept++, index);
-    commands->DeleteSubrange(kept, commands->size() - kept);
-  }
-}
-
-} // namespace detail
 
 absl::StatusOr<plan::MemorySummary> planMemory(plan::Plan &plan, const MemoryPlanOptions &options) {
   uint32_t alignment = options.alignment;
@@ -63,20 +31,38 @@ absl::StatusOr<plan::MemorySummary> planMemory(plan::Plan &plan, const MemoryPla
                        "') is already in an arena; plan memory once, on the code generator's "
                        "output"));
 
-  uint64_t naiveBytes = 0;
-  for (const plan::Buffer &buffer : plan.buffers())
-    if (buffer.role() == plan::BUFFER_ROLE_TRANSIENT)
-      naiveBytes += buffer.size_bytes();
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  context.loadDialect<exec::ExecDialect>();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diagnostic) {
+    absl::StrAppend(&diagnostics, diagnostics.empty() ? "" : "; ", diagnostic.str());
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::ModuleOp::create(mlir::UnknownLoc::get(&context));
+  mlir::FailureOr<exec::PlanOp> imported = exec::importPlan(plan, *module);
+  if (mlir::failed(imported))
+    return absl::InvalidArgumentError(diagnostics);
 
-  detail::removeBarriers(plan);
-  uint32_t elided = options.elideCopies ? detail::elideCopies(plan) : 0;
-  plan::MemorySummary summary = detail::assignArena(plan, options);
-  detail::placeBarriers(plan);
-
-  summary.set_naive_bytes(naiveBytes);
-  summary.set_elided_copies(elided);
-  *plan.mutable_memory() = summary;
-  return summary;
+  mlir::PassManager pm(&context);
+  if (options.elideCopies)
+    pm.addPass(exec::createExecElideCopies());
+  exec::ExecAllocateArenaOptions arena;
+  arena.alignment = alignment;
+  arena.reuseInPlace = options.reuseInPlace;
+  pm.addPass(exec::createExecAllocateArena(arena));
+  // The passes expect a plan without barriers; placement puts back the ones it needs.
+  for (exec::ProgramOp program : imported->getBlock().getOps<exec::ProgramOp>())
+    for (auto barrier : llvm::make_early_inc_range(program.getBlock().getOps<exec::BarrierOp>()))
+      barrier.erase();
+  pm.addPass(exec::createExecPlaceBarriers());
+  if (mlir::failed(pm.run(*module)))
+    return absl::InternalError("memory planning failed: " + diagnostics);
+  mlir::FailureOr<plan::Plan> planned = exec::serializePlan(*imported, plan.graph_module());
+  if (mlir::failed(planned))
+    return absl::InternalError("memory planning failed: " + diagnostics);
+  plan = *std::move(planned);
+  return plan.memory();
 }
 
 } // namespace kiln::memory

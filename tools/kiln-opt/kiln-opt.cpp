@@ -12,7 +12,10 @@
 #include "../common/InputNesting.h"
 
 #include "kiln/Compiler/Passes.h"
+#include "kiln/Dialect/Exec/ExecDialect.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
+#include "kiln/Exec/Passes.h"
+#include "kiln/Kernels/KernelEmitter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -54,8 +57,11 @@ int main(int argc, char **argv) {
   argc = static_cast<int>(args.size());
   argv = args.data();
   mlir::DialectRegistry registry;
-  registry.insert<kiln::graph::GraphDialect, mlir::func::FuncDialect>();
+  registry.insert<kiln::graph::GraphDialect, kiln::exec::ExecDialect, mlir::func::FuncDialect>();
+  // The dialects of emitted kernels, so dumps taken after kiln-emit-kernels parse again.
+  kiln::kernels::registerKernelEmitterDialects(registry);
   kiln::registerPassesAndPipelines();
+  kiln::exec::registerExecPasses();
   llvm::InitLLVM initLLVM(argc, argv);
   auto [inputFilename, outputFilename] =
       mlir::registerAndParseCLIOptions(argc, argv, "Kiln optimizer driver\n", registry);

@@ -57,7 +57,13 @@ Options:
   --dump-ir-after PASS|all write the module after PASS (or after every pass) to numbered files
                            in the dump folder: 00-input.mlir, 01-kiln-extract-eval.mlir, ...;
                            kiln-fuse shows the kernels formed, kiln-emit-kernels their
-                           gpu.func code (the last file)
+                           gpu.func code, then the exec dialect (the plan as IR):
+                           kiln-exec-assemble the buffers, kernels and dispatches,
+                           kiln-exec-elide-copies the in-place updates,
+                           kiln-exec-allocate-arena each buffer's arena offset,
+                           kiln-exec-place-barriers the barriers, and
+                           kiln-exec-compile-targets each kernel's SPIR-V and PTX (the
+                           plan the .kplan is printed from)
   --dump-dir DIR           the dump folder (default: MODEL.ir next to MODEL.kplan)
   --time-passes            report the time of every pass (to stderr)
 )";
@@ -207,8 +213,12 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     for (mlir::Pass &pass : pm.getPasses())
       if (std::find(passes.begin(), passes.end(), pass.getArgument()) == passes.end())
         passes.push_back(pass.getArgument().str());
-    // Run by code generation, on a copy of the module.
-    const std::vector<std::string> codegenPasses = {"kiln-fuse", "kiln-emit-kernels"};
+    // Run by code generation, on a copy of the module: kernel formation and the exec passes.
+    std::vector<std::string> codegenPasses;
+    mlir::OpPassManager backEnd(mlir::ModuleOp::getOperationName());
+    codegen::addBackEndPasses(backEnd, codegenOptions);
+    for (mlir::Pass &pass : backEnd.getPasses())
+      codegenPasses.push_back(pass.getArgument().str());
     passes.insert(passes.end(), codegenPasses.begin(), codegenPasses.end());
     if (*selected != "all" && std::find(passes.begin(), passes.end(), *selected) == passes.end()) {
       std::string known;

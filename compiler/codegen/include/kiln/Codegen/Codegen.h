@@ -27,6 +27,7 @@
 #include "kiln/plan/plan.pb.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -58,7 +59,8 @@ struct CodegenOptions {
   /// CUDA.
   std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA};
   /// Called with the module after each pass code generation runs on its copy of the module
-  /// (kiln-fuse, kiln-emit-kernels), with the pass's argument (for IR dumps).
+  /// (kiln-fuse, kiln-emit-kernels and the exec passes), with the pass's argument (for IR
+  /// dumps).
   std::function<void(llvm::StringRef pass, mlir::ModuleOp)> afterPass;
 };
 
@@ -73,6 +75,10 @@ struct CodegenOptions {
 /// dialect, a zero-element tensor, a tensor larger than 128 MiB, an i1 variable, a variable
 /// assigned twice, or a grid beyond the dispatch limits. Nothing is silently run on the host.
 /// Compiling the same module twice gives plans that serialize to identical bytes.
+/// Adds the back half of the compiler to `pm`: kiln-fuse, kiln-emit-kernels and the exec
+/// pipeline (compiler/exec), as compileToPlan runs them.
+void addBackEndPasses(mlir::OpPassManager &pm, const CodegenOptions &options);
+
 mlir::FailureOr<plan::Plan> compileToPlan(mlir::ModuleOp module,
                                           const CodegenOptions &options = {});
 
