@@ -10,7 +10,6 @@
 
 #include "kiln/Exec/Serialize.h"
 
-#include "kiln/runtime/PlanChecker.h"
 #include "kiln/runtime/PlanValidation.h"
 
 #include "mlir/IR/Builders.h"
@@ -96,14 +95,7 @@ FailureOr<RankedTensorType> Importer::typeOf(const plan::TensorSpec &spec) {
 }
 
 void Importer::addKernel(const plan::Kernel &kernel) {
-  std::vector<bool> written;
-  if (kernel.output_bindings() > 0) {
-    written.assign(kernel.binding_count(), false);
-    for (uint32_t binding = 0; binding < kernel.output_bindings(); ++binding)
-      written[binding] = true;
-  } else {
-    written = plan::kernelWrittenBindings(kernel);
-  }
+  std::vector<bool> written = plan::declaredWrittenBindings(kernel);
   llvm::SmallVector<bool> access(written.begin(), written.end());
   llvm::SmallVector<int32_t> workgroup = {static_cast<int32_t>(kernel.workgroup_size().x()),
                                           static_cast<int32_t>(kernel.workgroup_size().y()),

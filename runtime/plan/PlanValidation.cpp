@@ -10,6 +10,8 @@
 
 #include "kiln/runtime/PlanValidation.h"
 
+#include "kiln/runtime/PlanChecker.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -523,6 +525,16 @@ std::string describeTensor(const TensorSpec &tensor) {
   absl::StatusOr<kiln::DType> dtype = hostDType(tensor.dtype());
   return absl::StrCat(dtype.ok() ? dtypeName(*dtype) : "?", "[", absl::StrJoin(tensor.shape(), "x"),
                       "]");
+}
+
+std::vector<bool> declaredWrittenBindings(const Kernel &kernel) {
+  if (kernel.output_bindings() == 0)
+    return kernelWrittenBindings(kernel);
+  std::vector<bool> written(kernel.binding_count(), false);
+  for (uint32_t binding = 0; binding < kernel.output_bindings() && binding < written.size();
+       ++binding)
+    written[binding] = true;
+  return written;
 }
 
 } // namespace kiln::plan

@@ -10,6 +10,7 @@
 
 #include "CommandLine.h"
 #include "Commands.h"
+#include "InspectExec.h"
 
 #include "kiln/runtime/PlanFile.h"
 #include "kiln/runtime/PlanValidation.h"
@@ -52,6 +53,11 @@ Shows what a compiled plan holds. Pick one view (default --summary):
   --arena-svg FILE         write the arena as a self-contained SVG to FILE: x = command on the
                            timeline, y = arena offset, one rectangle per arena buffer (hover for
                            name, size and range), a line at the peak live bytes
+  --exec                   the plan as exec IR, as `kiln compile --dump-ir-after` shows the
+                           compiler's last stage: buffers (role, size, arena offset), kernels
+                           (kind, each binding's write/read access; code shown by its size),
+                           inputs, variables and every program's dispatches, copies, barriers
+                           and outputs
   --ir                     the compiled graph-dialect module the plan was generated from
   --spirv KERNEL           the SPIR-V disassembly of one kernel, by name or index
   --ptx KERNEL             the PTX of one kernel, by name or index (--arch sm_80|sm_90 picks
@@ -569,58 +575,6 @@ int showPtx(const plan::Plan &plan, const std::string &key, const std::string &a
   return fail("kernel '" + kernel.name() + "' has no PTX for " + arch + "; it has:" + archs);
 }
 
-/// For each binding of a SPIR-V module, whether the kernel may write it: false exactly when the
-/// binding's variable, or every member of its block, is decorated NonWritable (GLSL `readonly`).
-/// Bindings the module does not describe count as written, which only adds edges.
-std::vector<bool> writtenBindings(const plan::Kernel &kernel) {
-  if (kernel.output_bindings() > 0) {
-    // The compiler says which: its results come first.
-    std::vector<bool> written(kernel.binding_count(), false);
-    for (uint32_t i = 0; i < kernel.output_bindings() && i < written.size(); ++i)
-      written[i] = true;
-    return written;
-  }
-  constexpr uint32_t kOpTypeStruct = 30, kOpTypePointer = 32, kOpVariable = 59, kOpDecorate = 71,
-                     kOpMemberDecorate = 72;
-  constexpr uint32_t kDecorationNonWritable = 24, kDecorationBinding = 33;
-  std::vector<uint32_t> words = spirvWords(kernel.spirv());
-  std::map<uint32_t, uint32_t> bindingOfVariable, pointee, typeOfVariable, memberCount;
-  std::set<uint32_t> nonWritableIds;
-  std::map<uint32_t, std::set<uint32_t>> nonWritableMembers;
-  for (size_t at = 5; at < words.size();) {
-    uint32_t count = words[at] >> 16, opcode = words[at] & 0xffff;
-    if (count == 0 || at + count > words.size())
-      break;
-    const uint32_t *op = &words[at];
-    if (opcode == kOpDecorate && count >= 3) {
-      if (op[2] == kDecorationBinding && count >= 4)
-        bindingOfVariable[op[1]] = op[3];
-      else if (op[2] == kDecorationNonWritable)
-        nonWritableIds.insert(op[1]);
-    } else if (opcode == kOpMemberDecorate && count >= 4 && op[3] == kDecorationNonWritable) {
-      nonWritableMembers[op[1]].insert(op[2]);
-    } else if (opcode == kOpTypeStruct && count >= 2) {
-      memberCount[op[1]] = count - 2;
-    } else if (opcode == kOpTypePointer && count >= 4) {
-      pointee[op[1]] = op[3];
-    } else if (opcode == kOpVariable && count >= 3) {
-      typeOfVariable[op[2]] = op[1];
-    }
-    at += count;
-  }
-  std::vector<bool> written(kernel.binding_count(), true);
-  for (const auto &[variable, binding] : bindingOfVariable) {
-    if (binding >= written.size())
-      continue;
-    uint32_t block = pointee[typeOfVariable[variable]];
-    bool readOnly = nonWritableIds.count(variable) != 0 ||
-                    (memberCount[block] != 0 &&
-                     nonWritableMembers[block].size() == static_cast<size_t>(memberCount[block]));
-    written[binding] = !readOnly;
-  }
-  return written;
-}
-
 std::string dotEscape(const std::string &text) {
   std::string escaped;
   for (char c : text) {
@@ -634,7 +588,7 @@ std::string dotEscape(const std::string &text) {
 std::string dataflowDot(const plan::Plan &plan, const plan::ProgramView &program) {
   std::vector<std::vector<bool>> written;
   for (const plan::Kernel &kernel : plan.kernels())
-    written.push_back(writtenBindings(kernel));
+    written.push_back(plan::declaredWrittenBindings(kernel));
   std::ostringstream dot;
   dot << "digraph \"" << dotEscape(plan.metadata().model_name() + "." + program.name) << "\" {\n"
       << "  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n";
@@ -691,9 +645,9 @@ int runInspect(const std::vector<std::string> &rawArgs) {
   std::vector<std::string> args;
   for (const std::string &arg : rawArgs)
     args.push_back(arg == "-o" ? "--output" : arg);
-  auto parsed =
-      Arguments::parse(args, {"spirv", "ptx", "arch", "program", "output", "arena-svg"},
-                       {"summary", "kernels", "dispatches", "buffers", "memory", "ir", "graphviz"});
+  auto parsed = Arguments::parse(
+      args, {"spirv", "ptx", "arch", "program", "output", "arena-svg"},
+      {"summary", "kernels", "dispatches", "buffers", "memory", "exec", "ir", "graphviz"});
   if (!parsed.ok())
     return fail(std::string(parsed.status().message()));
   const Arguments &a = *parsed;
@@ -701,7 +655,7 @@ int runInspect(const std::vector<std::string> &rawArgs) {
     return fail("expected exactly one plan file (.kplan); see kiln inspect --help");
   std::vector<std::string> views;
   for (const char *view : {"summary", "kernels", "dispatches", "buffers", "memory", "arena-svg",
-                           "ir", "spirv", "ptx", "graphviz"})
+                           "exec", "ir", "spirv", "ptx", "graphviz"})
     if (a.has(view))
       views.push_back(view);
   if (views.size() > 1)
@@ -736,6 +690,8 @@ int runInspect(const std::vector<std::string> &rawArgs) {
     std::printf("kiln inspect: wrote %s\n", path.c_str());
     return 0;
   }
+  if (view == "exec")
+    return showExec(*plan);
   if (view == "ir")
     return showIr(*plan);
   if (view == "spirv")

@@ -45,6 +45,12 @@ struct ProgramView {
 /// and every output that no other program lists, in plan order.
 std::vector<ProgramView> planPrograms(const Plan &plan);
 
+/// Which bindings `kernel` writes, as the plan records it: bindings 0..output_bindings-1 (the
+/// exec plan's declared accesses, which the serializer prints). A plan written before
+/// output_bindings existed records none; its kernels are read from their SPIR-V
+/// (kernelWrittenBindings, PlanChecker.h). `kiln inspect` and the exec importer ask this.
+std::vector<bool> declaredWrittenBindings(const Kernel &kernel);
+
 /// "vulkan", "cuda" or "unspecified".
 const char *targetName(Target target);
 /// True if `plan.metadata().targets` lists `target`.
