@@ -39,6 +39,19 @@ void copyTo(const HostTensor &value, const plan::TensorSpec &tensor, std::span<s
               std::min(bytes.size(), converted.sizeInBytes()));
 }
 
+/// The plan output codegen names "gradient/<variable>" for a graph.gradient of @<variable>
+/// (codegen::gradientOutputName).
+constexpr std::string_view kGradientPrefix = "gradient/";
+
+/// Plan output `name` of the interpreter's last step: a graph.output, or a gradient.
+absl::StatusOr<HostTensor> outputOf(const ReferenceDevice &device, const std::string &name) {
+  absl::StatusOr<HostTensor> value = device.output(name);
+  if (value.ok() || value.status().code() != absl::StatusCode::kNotFound ||
+      !std::string_view(name).starts_with(kGradientPrefix))
+    return value;
+  return device.gradient(std::string_view(name).substr(kGradientPrefix.size()));
+}
+
 } // namespace
 
 Device::Device(Precision precision) : precision_(precision) {}
@@ -174,7 +187,7 @@ absl::Status Device::submit(uint32_t index, const std::string &activity) {
   KILN_RETURN_IF_ERROR(slot.program->device->step(inputs));
   for (size_t position = 0; position < slot.recording.outputs.size(); ++position) {
     const session::StagedTensor &output = slot.recording.outputs[position];
-    absl::StatusOr<HostTensor> value = slot.program->device->output(output.name);
+    absl::StatusOr<HostTensor> value = outputOf(*slot.program->device, output.name);
     if (!value.ok())
       return value.status();
     copyTo(*value, *slot.outputSpecs[position],

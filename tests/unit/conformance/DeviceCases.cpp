@@ -22,6 +22,7 @@ DeviceCase referenceCase() {
   device.create = [](plan::Plan plan) { return reference::createSession(std::move(plan)); };
   device.validationMessages = [](const session::Session &) { return std::vector<std::string>(); };
   device.runsKernels = false;
+  device.targets = {plan::TARGET_VULKAN}; // a plan names a target; the interpreter needs none
   return device;
 }
 
@@ -36,6 +37,7 @@ DeviceCase vulkanCase() {
   device.validationMessages = [](const session::Session &session) {
     return static_cast<const vulkan::Session &>(session).validationMessages();
   };
+  device.targets = {plan::TARGET_VULKAN};
   return device;
 }
 
@@ -61,6 +63,7 @@ DeviceCase cudaCase() {
   };
 #endif
   device.validationMessages = [](const session::Session &) { return std::vector<std::string>(); };
+  device.targets = {plan::TARGET_CUDA};
   return device;
 }
 

@@ -36,6 +36,9 @@ struct DeviceCase {
   /// Whether the device runs the plan's kernels (so its stats count dispatches and kernels);
   /// the reference device interprets the graph module instead.
   bool runsKernels = true;
+  /// The targets to compile a module for when only this device runs it (the op registry's
+  /// many small plans), to spare the others' code generation.
+  std::vector<plan::Target> targets;
 };
 
 /// Every device of the runtime, present on this machine or not.

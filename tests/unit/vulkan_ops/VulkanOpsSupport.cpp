@@ -11,41 +11,6 @@
 #include <filesystem>
 
 namespace kiln::vulkan_ops_test {
-namespace {
-
-class VulkanStep : public ops_test::PreparedStep {
-public:
-  VulkanStep(std::unique_ptr<vulkan::Session> session, std::vector<std::string> &messages)
-      : session_(std::move(session)), messages_(messages) {}
-  ~VulkanStep() override {
-    absl::Status synchronized = session_->synchronize();
-    if (!synchronized.ok())
-      messages_.push_back("synchronize failed: " + synchronized.ToString());
-    if (!session_->device().validationEnabled())
-      messages_.push_back("the validation layers were not enabled");
-    for (std::string &message : session_->validationMessages())
-      messages_.push_back(std::move(message));
-  }
-  absl::Status setVariable(std::string_view name, const HostTensor &value) override {
-    return session_->setVariable(name, value);
-  }
-  absl::Status step(const std::map<std::string, HostTensor, std::less<>> &inputs) override {
-    return session_->step(inputs);
-  }
-  absl::StatusOr<HostTensor> output(std::string_view name) override {
-    return session_->output(name);
-  }
-  absl::StatusOr<HostTensor> gradient(std::string_view variable) override {
-    return session_->output(codegen::gradientOutputName(variable));
-  }
-
-private:
-  std::unique_ptr<vulkan::Session> session_;
-  std::vector<std::string> &messages_;
-};
-
-} // namespace
-
 const std::string &vulkanUnavailableReason() {
   static const std::string reason = [] {
     std::filesystem::path runtimeDir =
@@ -83,16 +48,6 @@ absl::StatusOr<std::unique_ptr<vulkan::Session>> createValidatedSession(mlir::Mo
   vulkan::SessionOptions options;
   options.device.validation = true;
   return vulkan::Session::create(*std::move(plan), options);
-}
-
-absl::StatusOr<std::unique_ptr<ops_test::PreparedStep>>
-VulkanUnderTest::prepare(mlir::ModuleOp module, bool float64) {
-  if (float64)
-    return absl::UnimplementedError("the Vulkan kernels compute in float32 only");
-  absl::StatusOr<std::unique_ptr<vulkan::Session>> session = createValidatedSession(module);
-  if (!session.ok())
-    return session.status();
-  return std::make_unique<VulkanStep>(*std::move(session), messages_);
 }
 
 } // namespace kiln::vulkan_ops_test

@@ -4,7 +4,8 @@
 // conformance suite run it exactly like Vulkan or CUDA. It does not execute
 // the plan's kernels: it interprets the plan's embedded graph module
 // (Plan.graph_module) with ReferenceDevice, @step for the training step and
-// @<name> for every other program. Its "buffers" are the interpreter's
+// @<name> for every other program; a plan output "gradient/<variable>" is
+// the interpreter's graph.gradient of @<variable>. Its "buffers" are the interpreter's
 // variables; a submission runs the program on the host, inside submit(), so
 // every wait returns at once. Programs other than the step run on their own
 // interpreter, whose variables are refreshed from the step's before a run
