@@ -39,8 +39,9 @@ const char *const kCompileHelp = R"(kiln compile MODEL.mlir -o MODEL.kplan [opti
 
 Compiles a graph-dialect model (one func.func @step ending in graph.minimize, as the C++
 builder writes it) into a training plan: autodiff, the optimizer, simplification, kernel
-formation (kiln-fuse), one generated kernel per fused group (SPIR-V for Vulkan, PTX for
-sm_80 and sm_90 for CUDA), the dispatch sequence of one step and its memory plan.
+formation (kiln-fuse), one generated kernel per fused group (SPIR-V for Vulkan; PTX for
+CUDA, for sm_80, which every GPU of compute capability 8.0 or newer runs), the dispatch
+sequence of one step and its memory plan.
 
 Options:
   -o, --output PATH        the plan to write (required)

@@ -55,8 +55,8 @@ struct CodegenOptions {
   /// Run the memory planner (compiler/memory): assign copies elided into in-place updates,
   /// transient buffers packed into one arena, barriers placed by overlapping bytes.
   bool planMemory = true;
-  /// The targets every kernel is compiled for: SPIR-V for Vulkan, PTX (sm_80 and sm_90) for
-  /// CUDA.
+  /// The targets every kernel is compiled for: SPIR-V for Vulkan, PTX for CUDA (sm_80, which
+  /// the driver compiles for every device of compute capability 8.0 and newer).
   std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA};
   /// Called with the module after each pass code generation runs on its copy of the module
   /// (kiln-fuse, kiln-emit-kernels and the exec passes), with the pass's argument (for IR
