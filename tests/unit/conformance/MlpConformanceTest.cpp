@@ -90,11 +90,13 @@ TEST_P(MlpConformanceTest, SgdWithMomentumMatchesTheReferenceInterpreterForThirt
       R"({kind = "sgd", learning_rate = 2.0e-02 : f64, momentum = 9.0e-01 : f64})");
 }
 
-// Adam's epsilon is 1e-3 for the reason tests/unit/vulkan_ops/MlpTrainingTest.cpp gives.
+// Adam with its default epsilon 1e-8. This test once needed 1e-3: while the bias
+// corrections were 1 - exp(t ln beta) in float32 (5e-5 relative off on lavapipe at small
+// t) and the reference device summed in float32, the losses parted by up to 1.4e-4.
 TEST_P(MlpConformanceTest, AdamMatchesTheReferenceInterpreterForThirtySteps) {
   KILN_REQUIRE_DEVICE(GetParam());
   expectThirtyStepsMatchTheReferenceInterpreter(
-      R"({kind = "adam", learning_rate = 1.0e-03 : f64, epsilon = 1.0e-03 : f64})");
+      R"({kind = "adam", learning_rate = 1.0e-03 : f64})");
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, MlpConformanceTest, ::testing::ValuesIn(allDevices()),
