@@ -54,7 +54,7 @@ const char *roleName(BufferRole role) {
 
 absl::Status validateMetadata(const Plan &plan) {
   if (plan.metadata().targets().empty())
-    return invalid("metadata lists no targets; a plan must name at least one of vulkan, cuda");
+    return invalid("metadata lists no targets; a plan must name at least one of vulkan, cuda, cpu");
   for (int target : plan.metadata().targets())
     if (!Target_IsValid(target) || target == TARGET_UNSPECIFIED)
       return invalid("metadata lists unknown target ", target);
@@ -434,7 +434,7 @@ absl::Status validatePlan(const Plan &plan) {
   for (const ProgramView &program : planPrograms(plan))
     if (absl::Status status = validateCommands(plan, program); !status.ok())
       return status;
-  return absl::OkStatus();
+  return validateCpuCode(plan);
 }
 
 std::vector<ProgramView> planPrograms(const Plan &plan) {
@@ -470,6 +470,8 @@ const char *targetName(Target target) {
     return "vulkan";
   case TARGET_CUDA:
     return "cuda";
+  case TARGET_CPU:
+    return "cpu";
   default:
     return "unspecified";
   }

@@ -335,6 +335,7 @@ TEST(PlanQueriesTest, SizesAndNames) {
   EXPECT_EQ(describeTensor(tensor), "f64[]");
   EXPECT_STREQ(targetName(TARGET_VULKAN), "vulkan");
   EXPECT_STREQ(targetName(TARGET_CUDA), "cuda");
+  EXPECT_STREQ(targetName(TARGET_CPU), "cpu");
   EXPECT_EQ(*hostDType(planDType(kiln::DType::kI32)), kiln::DType::kI32);
   EXPECT_FALSE(hostDType(DTYPE_UNSPECIFIED).ok());
 }

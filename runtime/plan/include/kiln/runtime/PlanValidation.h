@@ -29,6 +29,16 @@ namespace kiln::plan {
 /// buffer 9 but the plan has 6 buffers"). A plan that passes can be indexed without checks.
 absl::Status validatePlan(const Plan &plan);
 
+/// The part of validatePlan that checks native CPU code (CpuPlanValidation.cpp): with
+/// TARGET_CPU, an image for x86-64-v3 and, in every kernel, one entry per image; wherever
+/// present, known unique ISAs, non-empty code with a 32-byte sha256, entries naming an image
+/// with offsets inside its code, tile counts >= 1 and bounded scratch. The loader
+/// (runtime/cpu) checks the hash and the ELF itself.
+absl::Status validateCpuCode(const Plan &plan);
+
+/// The ISA every plan targeting cpu carries an image for.
+inline constexpr char kBaselineCpuIsa[] = "x86-64-v3";
+
 /// The program name of Plan.step.
 inline constexpr char kTrainProgram[] = "train";
 
@@ -51,7 +61,7 @@ std::vector<ProgramView> planPrograms(const Plan &plan);
 /// (kernelWrittenBindings, PlanChecker.h). `kiln inspect` and the exec importer ask this.
 std::vector<bool> declaredWrittenBindings(const Kernel &kernel);
 
-/// "vulkan", "cuda" or "unspecified".
+/// "vulkan", "cuda", "cpu" or "unspecified".
 const char *targetName(Target target);
 /// True if `plan.metadata().targets` lists `target`.
 bool hasTarget(const Plan &plan, Target target);
