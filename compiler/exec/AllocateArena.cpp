@@ -83,12 +83,9 @@ public:
 };
 
 void ExecAllocateArena::runOnOperation() {
-  PlanOp plan = getPlan(getOperation());
-  if (!plan) {
-    getOperation().emitError("kiln-exec-allocate-arena: the module holds no exec.plan; run "
-                             "kiln-exec-assemble first");
+  PlanOp plan = requirePlan(getOperation(), getArgument());
+  if (!plan)
     return signalPassFailure();
-  }
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
     plan.emitError("kiln-exec-allocate-arena: alignment ") << alignment << " is not a power of two";
     return signalPassFailure();

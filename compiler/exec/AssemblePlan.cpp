@@ -14,6 +14,8 @@
 
 #include "kiln/Exec/Passes.h"
 
+#include "Accesses.h"
+
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Kernels/KernelEmitter.h"
 
@@ -61,30 +63,6 @@ std::string describeLocation(Location loc) {
     loc.print(os);
   }
   return text;
-}
-
-/// Element i of a float, i32 or i1 constant as the 32-bit word a kernel reads.
-FailureOr<std::vector<int32_t>> elementWords(ElementsAttr attr) {
-  std::vector<int32_t> words;
-  words.reserve(attr.getNumElements());
-  Type elementType = attr.getElementType();
-  if (elementType.isF32()) {
-    auto values = attr.tryGetValues<APFloat>();
-    if (!values)
-      return failure();
-    for (APFloat value : *values)
-      words.push_back(static_cast<int32_t>(value.bitcastToAPInt().getZExtValue()));
-    return words;
-  }
-  if (elementType.isInteger(32) || elementType.isInteger(1)) {
-    auto values = attr.tryGetValues<APInt>();
-    if (!values)
-      return failure();
-    for (APInt value : *values)
-      words.push_back(static_cast<int32_t>(value.getZExtValue()));
-    return words;
-  }
-  return failure();
 }
 
 /// A kernel made so far: its symbol and the grid its dispatches use.
@@ -363,6 +341,10 @@ LogicalResult Assembler::addKernelCall(func::CallOp call) {
   if (!callee || !callee->hasAttr("graph.kernel"))
     return call.emitOpError("cannot be compiled: it calls @")
            << call.getCallee() << ", which is not a kernel formed by kiln-fuse";
+  // Kernels only return values, so one without results computes nothing anyone reads (a
+  // module compiled without the simplification passes can leave such dead groups).
+  if (call.getNumResults() == 0)
+    return success();
   for (Value value : call.getResults())
     if (failed(bufferBytes(call, value.getType(), "a kernel result")))
       return failure();

@@ -16,6 +16,8 @@
 
 #include "kiln/Exec/Passes.h"
 
+#include "Accesses.h"
+
 #include "kiln/Targets/KernelTargets.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -94,12 +96,9 @@ public:
 
 void ExecCompileTargets::runOnOperation() {
   ModuleOp module = getOperation();
-  PlanOp plan = getPlan(module);
-  if (!plan) {
-    module.emitError("kiln-exec-compile-targets: the module holds no exec.plan; run "
-                     "kiln-exec-assemble first");
+  PlanOp plan = requirePlan(module, getArgument());
+  if (!plan)
     return signalPassFailure();
-  }
   bool vulkan = false, cuda = false;
   for (Attribute target : plan.getTargets()) {
     vulkan = vulkan || llvm::cast<StringAttr>(target).getValue() == "vulkan";

@@ -107,12 +107,9 @@ DispatchOp elisionSource(PlanOp plan, ProgramOp program, CopyOp copy) {
 class ExecElideCopies : public impl::ExecElideCopiesBase<ExecElideCopies> {
 public:
   void runOnOperation() override {
-    PlanOp plan = getPlan(getOperation());
-    if (!plan) {
-      getOperation().emitError("kiln-exec-elide-copies: the module holds no exec.plan; run "
-                               "kiln-exec-assemble first");
+    PlanOp plan = requirePlan(getOperation(), getArgument());
+    if (!plan)
       return signalPassFailure();
-    }
     for (ProgramOp program : programsOf(plan))
       if (!program.getBlock().getOps<BarrierOp>().empty()) {
         program.emitError("kiln-exec-elide-copies expects a program without barriers; run it "

@@ -50,12 +50,9 @@ bool overlapsAny(const Range &range, const std::vector<Range> &ranges) {
 class ExecPlaceBarriers : public impl::ExecPlaceBarriersBase<ExecPlaceBarriers> {
 public:
   void runOnOperation() override {
-    PlanOp plan = getPlan(getOperation());
-    if (!plan) {
-      getOperation().emitError("kiln-exec-place-barriers: the module holds no exec.plan; run "
-                               "kiln-exec-assemble first");
+    PlanOp plan = requirePlan(getOperation(), getArgument());
+    if (!plan)
       return signalPassFailure();
-    }
     uint64_t placed = 0;
     for (ProgramOp program : programsOf(plan)) {
       for (auto barrier : llvm::make_early_inc_range(program.getBlock().getOps<BarrierOp>()))

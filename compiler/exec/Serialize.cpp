@@ -47,24 +47,15 @@ plan::BufferRole roleOf(BufferRole role) {
 
 /// `value` as the host lays it out: f32 and i32 four bytes each, i1 one byte each.
 FailureOr<std::string> hostBytesOf(ElementsAttr value) {
-  std::string bytes;
-  Type element = value.getElementType();
-  if (element.isF32()) {
-    auto values = value.tryGetValues<APFloat>();
-    if (!values)
-      return failure();
-    for (APFloat number : *values)
-      appendWord(bytes, static_cast<uint32_t>(number.bitcastToAPInt().getZExtValue()));
-    return bytes;
-  }
-  auto values = value.tryGetValues<APInt>();
-  if (!values)
+  FailureOr<std::vector<int32_t>> words = elementWords(value);
+  if (failed(words))
     return failure();
-  for (APInt number : *values) {
-    if (element.isInteger(1))
-      bytes.push_back(static_cast<char>(number.getZExtValue()));
+  std::string bytes;
+  for (int32_t word : *words) {
+    if (value.getElementType().isInteger(1))
+      bytes.push_back(static_cast<char>(word));
     else
-      appendWord(bytes, static_cast<uint32_t>(number.getZExtValue()));
+      appendWord(bytes, static_cast<uint32_t>(word));
   }
   return bytes;
 }

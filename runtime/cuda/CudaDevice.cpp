@@ -93,8 +93,8 @@ absl::StatusOr<int> selectPtxCode(const plan::Kernel &kernel, int major, int min
         absl::StrCat("kernel '", kernel.name(), "' has PTX for ", absl::StrJoin(archs, ", "),
                      " but the device has compute capability ", computeCapabilityName(major, minor),
                      "; recompile for an arch <= sm_", device,
-                     " (HINT: kiln compile --target=cuda "
-                     "emits sm_80 and sm_90)"));
+                     " (HINT: kiln compile --target=cuda emits sm_80 PTX, which runs on "
+                     "compute capability 8.0 or newer)"));
   return best;
 }
 

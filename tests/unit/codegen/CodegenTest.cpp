@@ -427,9 +427,9 @@ TEST_F(CodegenTest, MetadataNamesModelVersionTargetAndSourceModule) {
   EXPECT_EQ(metadata.targets(1), plan::TARGET_CUDA);
   for (const plan::Kernel &kernel : plan->kernels()) {
     EXPECT_FALSE(kernel.spirv().empty()) << kernel.name();
-    ASSERT_EQ(kernel.ptx_code_size(), 2) << kernel.name();
+    // sm_80 PTX, which the driver compiles for every device of compute capability 8.0 or newer.
+    ASSERT_EQ(kernel.ptx_code_size(), 1) << kernel.name();
     EXPECT_EQ(kernel.ptx_code(0).arch(), "sm_80");
-    EXPECT_EQ(kernel.ptx_code(1).arch(), "sm_90");
   }
   std::string text;
   llvm::raw_string_ostream os(text);

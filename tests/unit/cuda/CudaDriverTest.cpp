@@ -143,8 +143,8 @@ TEST(PtxArch, RefusesAnOlderDevice) {
   EXPECT_EQ(turing.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(turing.status().message(),
             "kernel 'add' has PTX for sm_80, sm_90 but the device has compute capability 7.5; "
-            "recompile for an arch <= sm_75 (HINT: kiln compile --target=cuda emits sm_80 and "
-            "sm_90)");
+            "recompile for an arch <= sm_75 (HINT: kiln compile --target=cuda emits sm_80 PTX, "
+            "which runs on compute capability 8.0 or newer)");
 }
 
 TEST(PtxArch, RefusesAKernelWithoutPtxOrWithABadArch) {
