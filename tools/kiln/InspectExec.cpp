@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "InspectExec.h"
+#include "InspectViews.h"
 
 #include "kiln/Dialect/Exec/ExecDialect.h"
 #include "kiln/Exec/Serialize.h"
@@ -21,7 +21,7 @@
 #include <cstdio>
 #include <string>
 
-namespace kiln::tool {
+namespace kiln::tool::inspect {
 
 int showExec(const plan::Plan &plan) {
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
@@ -60,4 +60,4 @@ int showExec(const plan::Plan &plan) {
   return 0;
 }
 
-} // namespace kiln::tool
+} // namespace kiln::tool::inspect
