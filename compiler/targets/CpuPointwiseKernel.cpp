@@ -11,6 +11,8 @@
 // mappable) is recreated on vectors, scalar constants as splats.
 //
 //===----------------------------------------------------------------------===//
+#include "CpuKernelFunction.h"
+
 #include "kiln/Targets/CpuTarget.h"
 
 #include "kiln/Dialect/Graph/GraphDialect.h"
@@ -86,10 +88,7 @@ public:
     Location loc = kernel.getLoc();
     Type f32 = b.getF32Type();
     Type type = vector ? Type(VectorType::get({kLanes}, f32)) : f32;
-    Value offset = b.create<arith::IndexCastOp>(loc, b.getI64Type(), element);
-    auto address = [&](Value base) {
-      return b.create<LLVM::GEPOp>(loc, base.getType(), f32, base, ValueRange{offset});
-    };
+    auto address = [&](Value base) { return detail::elementAddress(b, loc, base, element); };
     IRMapping values;
     for (auto [index, argument] : llvm::enumerate(kernel.getArguments()))
       if (!argument.use_empty())
@@ -165,30 +164,17 @@ FailureOr<CpuKernelTiling> buildCpuPointwiseKernel(func::FuncOp kernel, ModuleOp
   if (into.lookupSymbol(kernel.getName()))
     return kernel.emitOpError("cannot be written as a CPU kernel: @")
            << kernel.getName() << " already exists in the target module";
-  MLIRContext *context = into.getContext();
-  context
-      ->loadDialect<LLVM::LLVMDialect, arith::ArithDialect, math::MathDialect, scf::SCFDialect>();
   Location loc = kernel.getLoc();
-  OpBuilder b = OpBuilder::atBlockEnd(into.getBody());
-  Type ptr = LLVM::LLVMPointerType::get(context);
-  Type i32 = b.getI32Type();
-  auto function =
-      b.create<func::FuncOp>(loc, kernel.getName(), b.getFunctionType({ptr, i32, i32, ptr}, {}));
-  Block *entry = function.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-
+  OpBuilder b(into.getContext());
   unsigned numResults = kernel.getNumResults();
-  SmallVector<Value> bindings;
-  for (unsigned index = 0, end = numResults + kernel.getNumArguments(); index < end; ++index) {
-    Value slot = b.create<LLVM::GEPOp>(loc, ptr, ptr, entry->getArgument(0),
-                                       ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
-    bindings.push_back(b.create<LLVM::LoadOp>(loc, ptr, slot, /*alignment=*/8));
-  }
+  detail::CpuKernelFunction frame = detail::createCpuKernelFunction(
+      b, into, loc, kernel.getName(), numResults + kernel.getNumArguments());
+  func::FuncOp function = frame.function;
+  SmallVector<Value> bindings = frame.bindings;
+  Value tileBegin = frame.tileBegin, tileEnd = frame.tileEnd;
 
   auto constant = [&](int64_t value) { return b.create<arith::ConstantIndexOp>(loc, value); };
   Value tileElements = constant(kCpuPointwiseTileElements);
-  Value tileBegin = b.create<arith::IndexCastUIOp>(loc, b.getIndexType(), entry->getArgument(1));
-  Value tileEnd = b.create<arith::IndexCastUIOp>(loc, b.getIndexType(), entry->getArgument(2));
   Value begin = b.create<arith::MulIOp>(loc, tileBegin, tileElements);
   Value end = b.create<arith::MinUIOp>(loc, b.create<arith::MulIOp>(loc, tileEnd, tileElements),
                                        constant(*numElements));

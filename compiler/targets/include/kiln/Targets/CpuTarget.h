@@ -70,8 +70,8 @@ mlir::FailureOr<CpuImage> compileCpuImage(mlir::ModuleOp kernels, CpuIsa isa);
 /// /usr/lib/llvm-19/bin/ld.lld.
 std::optional<std::string> findLld();
 
-/// How a CPU pointwise kernel splits its elements: `tileCount` tiles of `elementsPerTile`
-/// elements (the last one shorter), for the plan and the thread team.
+/// How a CPU kernel splits its work: `tileCount` tiles of `elementsPerTile` result elements
+/// (a pointwise kernel's last tile is shorter), for the plan and the thread team.
 struct CpuKernelTiling {
   std::string name;
   uint32_t tileCount = 0;
@@ -92,6 +92,15 @@ inline constexpr int64_t kCpuPointwiseTileElements = 4096;
 /// when a payload op cannot be widened to vectors.
 mlir::FailureOr<CpuKernelTiling> buildCpuPointwiseKernel(mlir::func::FuncOp kernel,
                                                          mlir::ModuleOp into);
+
+/// Writes into `into` the CPU kernel (named after `kernel`) of the `matmul` kernel function
+/// `kernel` holding one 2-D f32 graph.matmul (either operand may be transposed) whose result it
+/// returns: binding 0 is the result, 1..A the arguments; tile i computes result row i, each
+/// element summing k in ascending order with one fma per k (8 columns per vector when the
+/// right operand is not transposed, the rest scalar). Fails with a diagnostic when the kernel
+/// has an epilogue, a batch dimension or operands that are not its arguments.
+mlir::FailureOr<CpuKernelTiling> buildCpuMatmulKernel(mlir::func::FuncOp kernel,
+                                                      mlir::ModuleOp into);
 
 } // namespace kiln::targets
 
