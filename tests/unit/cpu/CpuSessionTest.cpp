@@ -113,6 +113,61 @@ TEST(CpuSessionTest, ResultsDoNotDependOnTheThreadCount) {
   }
 }
 
+/// makeAccumulatePlan with "next" in a 64-aligned arena and a program "probe" (no inputs) that
+/// writes "halved" = 0.5 * acc.
+plan::Plan accumulateWithArenaAndProbe() {
+  plan::Plan plan = testing::makeAccumulatePlan();
+  plan.mutable_memory()->set_alignment(64);
+  plan.mutable_memory()->set_arena_bytes(64 + 4 * kElements);
+  plan.mutable_buffers(testing::kNext)->set_in_arena(true);
+  plan.mutable_buffers(testing::kNext)->set_arena_offset(64);
+  plan::Buffer *halved = plan.add_buffers();
+  halved->set_name("probe.halved");
+  halved->set_size_bytes(4 * kElements);
+  halved->set_role(plan::BUFFER_ROLE_OUTPUT);
+  plan::TensorSpec *output = plan.add_outputs()->mutable_tensor();
+  output->set_name("halved");
+  output->set_dtype(plan::DTYPE_F32);
+  output->add_shape(kElements);
+  output->set_buffer(plan.buffers_size() - 1);
+  plan::Step &probe = *plan.add_programs();
+  probe.set_name("probe");
+  probe.add_outputs(plan.outputs_size() - 1);
+  plan::Dispatch *dispatch = probe.add_commands()->mutable_dispatch();
+  dispatch->set_kernel(1);
+  dispatch->add_buffers(plan.buffers_size() - 1);
+  dispatch->add_buffers(testing::kAccumulator);
+  dispatch->mutable_group_count()->set_x(1);
+  dispatch->mutable_group_count()->set_y(1);
+  dispatch->mutable_group_count()->set_z(1);
+  return plan;
+}
+
+TEST_P(CpuThreadsTest, ArenaBuffersAndPrograms) {
+  std::unique_ptr<session::Session> session = create(accumulateWithArenaAndProbe(), GetParam());
+  ASSERT_NE(session, nullptr);
+  std::vector<float> a(kElements, 1.5f), b = testing::defaultB();
+  std::vector<float> acc = values(*session->variable("acc"));
+  for (int step = 0; step < 2; ++step) {
+    ASSERT_TRUE(session->step({{"a", HostTensor::f32({kElements}, a)}}).ok());
+    for (int64_t i = 0; i < kElements; ++i)
+      acc[i] = 0.5f * ((a[i] + b[i]) + acc[i]);
+    absl::StatusOr<session::TensorMap> probe = session->run("probe", {});
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    std::vector<float> halved = values(probe->at("halved"));
+    for (int64_t i = 0; i < kElements; ++i)
+      ASSERT_EQ(halved[i], 0.5f * acc[i]) << "step " << step << " element " << i;
+  }
+  EXPECT_EQ(values(*session->variable("acc")), acc);
+  // setVariable reaches the buffer the kernels read.
+  std::vector<float> zeros(kElements, 0.0f);
+  ASSERT_TRUE(session->setVariable("acc", HostTensor::f32({kElements}, zeros)).ok());
+  absl::StatusOr<session::TensorMap> probe = session->run("probe", {});
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  EXPECT_EQ(values(probe->at("halved")), zeros);
+  EXPECT_EQ(session->stats().programRuns, 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, CpuThreadsTest, ::testing::Values(1u, 2u, 3u));
 
 void expectRefused(plan::Plan plan, absl::StatusCode code, const std::string &message) {
