@@ -84,9 +84,9 @@ public:
       return refused("has no PT_LOAD segment");
     bool executable = false;
     for (const Elf64_Phdr &segment : layout.loads)
-      executable |= (segment.p_flags & PF_X) != 0;
+      executable |= (segment.p_flags & PF_X) != 0 && segment.p_filesz > 0;
     if (!executable)
-      return refused("has no executable PT_LOAD segment, so no kernel can be in it");
+      return refused("has no executable PT_LOAD segment with code, so no kernel can be in it");
     return layout;
   }
 

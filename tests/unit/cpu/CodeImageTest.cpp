@@ -125,6 +125,23 @@ TEST(CodeImageTest, RefusesWhatIsNotItsElf) {
   uint16_t type = ET_EXEC;
   std::memcpy(executable.data() + offsetof(Elf64_Ehdr, e_type), &type, 2);
   refuse(executable, "has ELF type 2; it must be a shared object");
+  std::string dataOnly = code; // every segment without PF_X
+  Elf64_Ehdr header;
+  std::memcpy(&header, code.data(), sizeof(header));
+  for (int index = 0; index < header.e_phnum; ++index) {
+    Elf64_Phdr segment;
+    char *at = dataOnly.data() + header.e_phoff + index * sizeof(Elf64_Phdr);
+    std::memcpy(&segment, at, sizeof(segment));
+    segment.p_flags &= ~PF_X;
+    std::memcpy(at, &segment, sizeof(segment));
+  }
+  refuse(dataOnly, "has no executable PT_LOAD segment with code");
+  std::string interpreter = code;
+  Elf64_Phdr first;
+  std::memcpy(&first, code.data() + header.e_phoff, sizeof(first));
+  first.p_type = PT_INTERP;
+  std::memcpy(interpreter.data() + header.e_phoff, &first, sizeof(first));
+  refuse(interpreter, "has an interpreter (segment 0, PT_INTERP)");
   refuse(code.substr(0, 200), "has program headers at file bytes [64, +");
   refuse(code.substr(0, 1000), "occupies file bytes [0, +");
 }
