@@ -71,8 +71,8 @@ LogicalResult checkObjectCallsNothing(Operation *where, llvm::ArrayRef<char> obj
       std::string symbolName = name ? name->str() : errorText(name.takeError());
       return where->emitError("CPU kernel @")
              << kernel << " for " << isa << " calls the external symbol '" << symbolName
-             << "': kernels must call nothing (no libm: a math op without a polynomial "
-                "approximation cannot run on the CPU target)";
+             << "': kernels must call nothing (a libm function comes from a math op "
+                "without a polynomial approximation)";
     }
   }
   return success();

@@ -4,9 +4,10 @@
 //  1. check that every public function has the kernel signature;
 //  2. replace math ops by MLIR's polynomial approximations (no libm), then convert
 //     scf, vector, math, arith, index, memref, cf, func and ub to the LLVM dialect;
-//  3. translate to LLVM IR for the ISA's triple and data layout, kernels nounwind, every other
-//     function internal, and run LLVM's O3 pipeline with the ISA's TargetMachine (no fast-math:
-//     only explicit fma contracts);
+//  3. translate to LLVM IR for the ISA's triple and data layout, functions nounwind and
+//     no-builtins (no memset/memcpy idioms), every non-kernel function internal, and run
+//     LLVM's O3 pipeline with the ISA's TargetMachine (no fast-math: only explicit fma
+//     contracts);
 //  4. emit a PIC object with one section per function, and refuse any undefined symbol,
 //     naming the kernel whose section references it (CpuImage.cpp);
 //  5. link it with ld.lld and check the image: no dynamic relocations, no undefined dynamic
@@ -213,6 +214,9 @@ FailureOr<CpuImage> compileCpuImage(ModuleOp kernels, CpuIsa isa) {
     if (function.isDeclaration())
       continue;
     function.addFnAttr(llvm::Attribute::NoUnwind);
+    // Freestanding, as -ffreestanding: O3 must not turn a zeroing or copying loop into a
+    // memset or memcpy call.
+    function.addFnAttr("no-builtins");
     if (!llvm::is_contained(*names, function.getName().str()))
       function.setLinkage(llvm::GlobalValue::InternalLinkage);
   }

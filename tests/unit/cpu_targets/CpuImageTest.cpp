@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -46,6 +47,23 @@ func.func @pow_kernel(%bindings: !llvm.ptr, %begin: i32, %end: i32, %scratch: !l
   %b = llvm.load %x1 : !llvm.ptr -> f32
   %p = math.powf %a, %b : f32
   llvm.store %p, %y : f32, !llvm.ptr
+  return
+}
+)mlir";
+
+/// y[0..4096) = 0: O3 would make the loop a memset call unless kernels are freestanding.
+constexpr const char *kZeroFill = R"mlir(
+func.func @zero_fill(%bindings: !llvm.ptr, %begin: i32, %end: i32, %scratch: !llvm.ptr) {
+  %y = llvm.load %bindings : !llvm.ptr -> !llvm.ptr
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 4096 : index
+  scf.for %i = %c0 to %n step %c1 {
+    %offset = arith.index_cast %i : index to i64
+    %p = llvm.getelementptr %y[%offset] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    llvm.store %zero, %p : f32, !llvm.ptr
+  }
   return
 }
 )mlir";
@@ -141,6 +159,21 @@ TEST_F(CpuImageTest, KernelCallingLibmIsRefused) {
                             "'powf'"),
             std::string::npos)
       << log.text();
+}
+
+TEST_F(CpuImageTest, LoopsDoNotBecomeLibraryCalls) {
+  DiagnosticLog log(context);
+  FailureOr<CpuImage> image = compile(kZeroFill, CpuIsa::X86_64_V3);
+  ASSERT_TRUE(succeeded(image)) << log.text();
+  std::optional<std::string> disassembly = runLlvmTool("llvm-objdump", "-d", image->bytes);
+  ASSERT_TRUE(disassembly);
+  EXPECT_EQ(disassembly->find("call"), std::string::npos) << *disassembly;
+  ExecutableImage executable(image->bytes);
+  ASSERT_TRUE(executable.valid());
+  std::vector<float> y(4096, 1.0f);
+  void *bindings[] = {y.data()};
+  executable.entry(image->entries[0].offset)(bindings, 0, 1, nullptr);
+  EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float value) { return value == 0.0f; }));
 }
 
 TEST_F(CpuImageTest, WrongSignatureIsRefused) {
