@@ -3,11 +3,12 @@
 #
 # Usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]
 #        scripts/fuzz.sh --help
-# TARGET is one of: plan safetensors idx cifar10 mlir
+# TARGET is one of: plan safetensors idx cifar10 cpuimage mlir
 #   plan         plan::decodePlanFile (.kplan header, protobuf payload, plan validation)
 #   safetensors  checkpoint::decodeSafetensors, then validateCheckpoint against a sample plan
 #   idx          data::readIdxImages / readIdxLabels / loadMnist (raw or gzip IDX)
 #   cifar10      data::loadCifar10 (raw or gzip CIFAR-10 binary batches)
+#   cpuimage     cpu::CodeImage::load (the ELF checks and mapping of a plan's native code)
 #   mlir         the .mlir entry of kiln compile: nesting scan, parse and verify
 # The runtime targets are built in build-asan/ (KILN_RUNTIME_ONLY + KILN_SANITIZE: ASan + UBSan),
 # the mlir target in build/ (KILN_BUILD_DIR); this script builds the target first. Seeds come from
@@ -50,14 +51,14 @@ build_targets() {
   ninja -C "$asan" "$@" kiln-fuzz-seeds >/dev/null
 }
 case "$target" in
-  plan | safetensors | idx | cifar10)
+  plan | safetensors | idx | cifar10 | cpuimage)
     build_targets "kiln-fuzz-$target"
     binary=$asan/tests/fuzz/kiln-fuzz-$target ;;
   mlir)
     build_targets
     [ "${KILN_FUZZ_NO_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" kiln-fuzz-mlir >/dev/null
     binary=$build/bin/kiln-fuzz-mlir ;;
-  *) echo "fuzz.sh: unknown target '$target' (plan, safetensors, idx, cifar10, mlir)" >&2; exit 2 ;;
+  *) echo "fuzz.sh: unknown target '$target' (plan, safetensors, idx, cifar10, cpuimage, mlir)" >&2; exit 2 ;;
 esac
 
 seeds=$work/seeds
@@ -74,6 +75,16 @@ if [ ! -f "$seeds/.complete" ]; then
   if [ -x "$build/bin/kiln" ]; then
     "$build/bin/kiln" compile "$root/tests/lit/tool/Inputs/extra-input.mlir" --target vulkan \
       -o "$seeds/plan/sample.kplan" >/dev/null 2>&1 || true
+  fi
+  # CPU images linked as the compiler links them, from the CPU runtime tests' kernels.
+  mkdir -p "$seeds/cpuimage"
+  if command -v clang-19 >/dev/null && command -v ld.lld-19 >/dev/null; then
+    for f in "$root"/tests/unit/cpu/kernels/*.c; do
+      clang-19 -O2 -march=x86-64-v3 -fPIC -ffreestanding -nostdlib -shared -fuse-ld=lld \
+        --ld-path="$(command -v ld.lld-19)" \
+        -Wl,-Bsymbolic,-z,now,-z,separate-loadable-segments,--no-rosegment,--build-id=none \
+        -DKILN_TEST_N=1000 -DKILN_TEST_COLS=37 -o "$seeds/cpuimage/$(basename "$f" .c).so" "$f" || true
+    done
   fi
   touch "$seeds/.complete"
 fi

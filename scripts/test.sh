@@ -56,7 +56,7 @@ if [ "$seconds" -gt 0 ]; then
   }
   run_pair plan safetensors
   run_pair idx cifar10
-  run_pair mlir
+  run_pair mlir cpuimage
   echo "test.sh: fuzzing done at ${SECONDS}s"
   if [ "${#failed[@]}" -gt 0 ]; then
     for t in "${failed[@]}"; do
