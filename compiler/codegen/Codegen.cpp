@@ -14,6 +14,7 @@
 #include "kiln/Exec/Passes.h"
 #include "kiln/Exec/Serialize.h"
 #include "kiln/Kernels/KernelEmitter.h"
+#include "kiln/Targets/CpuTarget.h"
 #include "kiln/Targets/KernelTargets.h"
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/Sha256.h"
@@ -61,7 +62,9 @@ void addBackEndPasses(OpPassManager &pm, const CodegenOptions &options) {
   // The options hold a view; the pass copies the list when it is created below.
   std::vector<std::string> targets;
   for (plan::Target target : options.targets)
-    targets.push_back(target == plan::TARGET_VULKAN ? "vulkan" : "cuda");
+    targets.push_back(target == plan::TARGET_VULKAN ? "vulkan"
+                      : target == plan::TARGET_CUDA ? "cuda"
+                                                    : "cpu");
   pipeline.assemble.targets = targets;
   pipeline.assemble.compiler = options.compilerVersion;
   pipeline.planMemory = options.planMemory;
@@ -73,6 +76,7 @@ FailureOr<plan::Plan> compileToPlan(ModuleOp module, const CodegenOptions &optio
   DialectRegistry registry;
   kernels::registerKernelEmitterDialects(registry);
   targets::registerKernelDialects(registry);
+  targets::registerCpuKernelDialects(registry);
   registry.insert<exec::ExecDialect>();
   context->appendDialectRegistry(registry);
   context->loadAllAvailableDialects();

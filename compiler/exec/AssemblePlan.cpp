@@ -15,9 +15,11 @@
 #include "kiln/Exec/Passes.h"
 
 #include "Accesses.h"
+#include "CpuKernels.h"
 
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Kernels/KernelEmitter.h"
+#include "kiln/Targets/CpuTarget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -255,7 +257,8 @@ KernelOp Assembler::addKernel(Location loc, llvm::StringRef name, kernels::Emitt
   auto kernel = top_.create<KernelOp>(loc, name, "", top_.getDenseBoolArrayAttr(written),
                                       top_.getDenseI32ArrayAttr(workgroup), FlatSymbolRefAttr(),
                                       StringAttr(), DenseI32ArrayAttr(), ArrayAttr(), IntegerAttr(),
-                                      ArrayAttr(), IntegerAttr(), StringAttr(), DictionaryAttr());
+                                      ArrayAttr(), IntegerAttr(), StringAttr(), DictionaryAttr(),
+                                      FlatSymbolRefAttr(), IntegerAttr(), ArrayAttr());
   if (!emitted.inPlace.empty()) {
     llvm::SmallVector<int32_t> pairs;
     for (auto [output, input] : emitted.inPlace) {
@@ -299,6 +302,9 @@ FailureOr<KnownKernel> Assembler::kernelFor(func::FuncOp callee) {
       kernel.setLayersAttr(top_.getArrayAttr(llvm::to_vector_of<Attribute>(info.getLayers())));
     kernel.setComputeOpsAttr(top_.getI64IntegerAttr(info.getOps()));
   }
+  if (llvm::is_contained(targets_, "cpu") &&
+      failed(addCpuKernel(module_, callee, kernel.getKind(), kernel)))
+    return failure();
   llvm::SmallVector<Attribute> sources;
   for (Operation &op : callee.getBody().front()) {
     if (llvm::isa<func::ReturnOp, graph::ConstantOp>(op))
@@ -318,6 +324,8 @@ LogicalResult Assembler::addMaskConversion(Operation *op, int64_t count, bool pa
                                            Value destination, Value source) {
   std::string name = (pack ? "mask_pack_" : "mask_unpack_") + std::to_string(count);
   auto known = kernels_.find(name);
+  if (known == kernels_.end() && llvm::is_contained(targets_, "cpu"))
+    return refuseCpuKernel(op->getLoc(), pack ? "mask-pack" : "mask-unpack", name);
   if (known == kernels_.end()) {
     FailureOr<kernels::EmittedKernel> emitted = kernels::emitMaskConversion(
         module_.getContext(), op->getLoc(), name, count, pack, kernels::TargetConfig::gpu());
@@ -500,7 +508,8 @@ LogicalResult Assembler::assemble() {
   plan_ = builder.create<PlanOp>(module_.getLoc(), name, builder.getStrArrayAttr(targets),
                                  compiler_.empty() ? StringRef(compilerVersion()) : compiler_,
                                  StringAttr(), DenseI32ArrayAttr(), IntegerAttr(), IntegerAttr(),
-                                 IntegerAttr(), IntegerAttr(), IntegerAttr(), IntegerAttr());
+                                 IntegerAttr(), IntegerAttr(), IntegerAttr(), IntegerAttr(),
+                                 DictionaryAttr());
   plan_.getBody().emplaceBlock();
   // Variables come first among the buffers; they are placed once @train exists.
   top_.setInsertionPointToEnd(&plan_.getBlock());
@@ -517,11 +526,17 @@ LogicalResult Assembler::assemble() {
   // What the plan now says replaces the graph-level program: drop it, keeping the plan and
   // the kernels' code.
   for (Operation &op : llvm::make_early_inc_range(*module_.getBody()))
-    if (&op != plan_ && !llvm::isa<gpu::GPUModuleOp>(op))
+    if (&op != plan_ && !llvm::isa<gpu::GPUModuleOp, ModuleOp>(op))
       op.erase();
   llvm::StringMap<bool> used;
-  for (auto kernel : plan_.getBlock().getOps<KernelOp>())
+  for (auto kernel : plan_.getBlock().getOps<KernelOp>()) {
     used[*kernel.getCode()] = true;
+    if (std::optional<StringRef> cpu = kernel.getCpuCode())
+      used[*cpu] = true;
+  }
+  for (auto code : llvm::make_early_inc_range(module_.getOps<ModuleOp>()))
+    if (!code.getSymName() || !used.lookup(*code.getSymName()))
+      code.erase();
   for (auto code : llvm::make_early_inc_range(module_.getOps<gpu::GPUModuleOp>()))
     if (!used.lookup(code.getSymName()))
       code.erase();
@@ -532,6 +547,11 @@ class ExecAssemble : public impl::ExecAssembleBase<ExecAssemble> {
 public:
   using ExecAssembleBase::ExecAssembleBase;
 
+  void getDependentDialects(DialectRegistry &registry) const override {
+    ExecAssembleBase::getDependentDialects(registry);
+    targets::registerCpuKernelDialects(registry);
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (getPlan(module)) {
@@ -540,9 +560,9 @@ public:
     }
     std::vector<std::string> names(targets.begin(), targets.end());
     for (const std::string &target : names)
-      if (target != "vulkan" && target != "cuda") {
+      if (target != "vulkan" && target != "cuda" && target != "cpu") {
         module.emitError("kiln-exec-assemble: unknown target '")
-            << target << "'; expected vulkan or cuda";
+            << target << "'; expected vulkan, cuda or cpu";
         return signalPassFailure();
       }
     Assembler assembler(module, names, compiler);

@@ -17,7 +17,9 @@
 #include "kiln/Exec/Passes.h"
 
 #include "Accesses.h"
+#include "CpuKernels.h"
 
+#include "kiln/Targets/CpuTarget.h"
 #include "kiln/Targets/KernelTargets.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -91,6 +93,10 @@ struct Queued {
 
 class ExecCompileTargets : public impl::ExecCompileTargetsBase<ExecCompileTargets> {
 public:
+  void getDependentDialects(DialectRegistry &registry) const override {
+    ExecCompileTargetsBase::getDependentDialects(registry);
+    targets::registerCpuKernelDialects(registry);
+  }
   void runOnOperation() override;
 };
 
@@ -99,11 +105,15 @@ void ExecCompileTargets::runOnOperation() {
   PlanOp plan = requirePlan(module, getArgument());
   if (!plan)
     return signalPassFailure();
-  bool vulkan = false, cuda = false;
+  bool vulkan = false, cuda = false, cpu = false;
   for (Attribute target : plan.getTargets()) {
     vulkan = vulkan || llvm::cast<StringAttr>(target).getValue() == "vulkan";
     cuda = cuda || llvm::cast<StringAttr>(target).getValue() == "cuda";
+    cpu = cpu || llvm::cast<StringAttr>(target).getValue() == "cpu";
   }
+  // The CPU images, one per ISA, each linking every kernel (LLVM's O3 on the whole module).
+  if (cpu && failed(compileCpuImages(module, plan)))
+    return signalPassFailure();
   std::vector<Queued> queue;
   for (auto kernel : plan.getBlock().getOps<KernelOp>())
     if (auto code = llvm::dyn_cast_or_null<gpu::GPUModuleOp>(kernel.getCodeModule()))

@@ -100,11 +100,11 @@ void Importer::addKernel(const plan::Kernel &kernel) {
   llvm::SmallVector<int32_t> workgroup = {static_cast<int32_t>(kernel.workgroup_size().x()),
                                           static_cast<int32_t>(kernel.workgroup_size().y()),
                                           static_cast<int32_t>(kernel.workgroup_size().z())};
-  auto op = builder_.create<KernelOp>(loc_, kernel.name(), kernel.kind(),
-                                      builder_.getDenseBoolArrayAttr(access),
-                                      builder_.getDenseI32ArrayAttr(workgroup), FlatSymbolRefAttr(),
-                                      StringAttr(), DenseI32ArrayAttr(), ArrayAttr(), IntegerAttr(),
-                                      ArrayAttr(), IntegerAttr(), StringAttr(), DictionaryAttr());
+  auto op = builder_.create<KernelOp>(
+      loc_, kernel.name(), kernel.kind(), builder_.getDenseBoolArrayAttr(access),
+      builder_.getDenseI32ArrayAttr(workgroup), FlatSymbolRefAttr(), StringAttr(),
+      DenseI32ArrayAttr(), ArrayAttr(), IntegerAttr(), ArrayAttr(), IntegerAttr(), StringAttr(),
+      DictionaryAttr(), FlatSymbolRefAttr(), IntegerAttr(), ArrayAttr());
   if (kernel.entry_point() != kernel.name())
     op.setEntryPoint(kernel.entry_point());
   if (kernel.in_place_size() > 0) {
@@ -134,6 +134,19 @@ void Importer::addKernel(const plan::Kernel &kernel) {
     for (const plan::PtxCode &code : kernel.ptx_code())
       entries.push_back(builder_.getNamedAttr(code.arch(), builder_.getStringAttr(code.ptx())));
     op.setPtxAttr(builder_.getDictionaryAttr(entries));
+  }
+  if (kernel.cpu_entries_size() > 0) {
+    llvm::SmallVector<Attribute> entries;
+    for (const plan::CpuEntry &entry : kernel.cpu_entries())
+      entries.push_back(builder_.getDictionaryAttr({
+          builder_.getNamedAttr("isa", builder_.getStringAttr(entry.isa())),
+          builder_.getNamedAttr("offset",
+                                builder_.getI64IntegerAttr(static_cast<int64_t>(entry.offset()))),
+          builder_.getNamedAttr("tile_count", builder_.getI64IntegerAttr(entry.tile_count())),
+          builder_.getNamedAttr("scratch_bytes", builder_.getI64IntegerAttr(
+                                                     static_cast<int64_t>(entry.scratch_bytes()))),
+      }));
+    op.setCpuEntriesAttr(builder_.getArrayAttr(entries));
   }
 }
 
@@ -197,12 +210,20 @@ FailureOr<PlanOp> Importer::run() {
   builder_.setInsertionPointToStart(module_.getBody());
   llvm::SmallVector<StringRef> targets;
   for (int target : plan_.metadata().targets())
-    targets.push_back(target == plan::TARGET_VULKAN ? "vulkan" : "cuda");
+    targets.push_back(target == plan::TARGET_VULKAN ? "vulkan"
+                      : target == plan::TARGET_CUDA ? "cuda"
+                                                    : "cpu");
   result_ = builder_.create<PlanOp>(
       loc_, plan_.metadata().model_name(), builder_.getStrArrayAttr(targets),
       plan_.metadata().compiler_version(), StringAttr(), DenseI32ArrayAttr(), IntegerAttr(),
-      IntegerAttr(), IntegerAttr(), IntegerAttr(), IntegerAttr(), IntegerAttr());
+      IntegerAttr(), IntegerAttr(), IntegerAttr(), IntegerAttr(), IntegerAttr(), DictionaryAttr());
   result_.getBody().emplaceBlock();
+  if (plan_.cpu_images_size() > 0) {
+    llvm::SmallVector<NamedAttribute> images;
+    for (const plan::CpuImage &image : plan_.cpu_images())
+      images.push_back(builder_.getNamedAttr(image.isa(), builder_.getStringAttr(image.code())));
+    result_.setCpuImagesAttr(builder_.getDictionaryAttr(images));
+  }
   if (!plan_.metadata().source_ir_hash().empty())
     result_.setSourceHash(plan_.metadata().source_ir_hash());
   if (plan_.required_features_size() > 0)

@@ -12,6 +12,9 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/SHA256.h"
+
+#include <array>
 
 using namespace mlir;
 
@@ -72,7 +75,7 @@ private:
 
   PlanOp plan_;
   plan::Plan out_;
-  bool vulkan_ = false, cuda_ = false;
+  bool vulkan_ = false, cuda_ = false, cpu_ = false;
   llvm::DenseMap<Value, uint32_t> bufferIndex_;
   llvm::StringMap<uint32_t> kernelIndex_, inputIndex_;
 };
@@ -94,6 +97,9 @@ LogicalResult Serializer::addKernel(KernelOp kernel) {
                               "kiln-exec-compile-targets before serializing");
   if (cuda_ && !kernel.getPtx())
     return kernel.emitOpError("has no PTX but the plan targets cuda; run "
+                              "kiln-exec-compile-targets before serializing");
+  if (cpu_ && !kernel.getCpuEntries())
+    return kernel.emitOpError("has no CPU entries but the plan targets cpu; run "
                               "kiln-exec-compile-targets before serializing");
   plan::Kernel &entry = *out_.add_kernels();
   entry.set_name(kernel.getSymName().str());
@@ -125,6 +131,16 @@ LogicalResult Serializer::addKernel(KernelOp kernel) {
       plan::InPlacePair &pair = *entry.add_in_place();
       pair.set_output_binding((*pairs)[index]);
       pair.set_input_binding((*pairs)[index + 1]);
+    }
+  if (std::optional<ArrayAttr> cpuEntries = kernel.getCpuEntries())
+    for (Attribute attr : *cpuEntries) {
+      auto dict = llvm::cast<DictionaryAttr>(attr);
+      plan::CpuEntry &cpu = *entry.add_cpu_entries();
+      cpu.set_isa(dict.getAs<StringAttr>("isa").str());
+      cpu.set_offset(static_cast<uint64_t>(dict.getAs<IntegerAttr>("offset").getInt()));
+      cpu.set_tile_count(static_cast<uint32_t>(dict.getAs<IntegerAttr>("tile_count").getInt()));
+      cpu.set_scratch_bytes(
+          static_cast<uint64_t>(dict.getAs<IntegerAttr>("scratch_bytes").getInt()));
     }
   entry.set_kind(kernel.getKind().str());
   if (std::optional<ArrayAttr> layers = kernel.getLayers())
@@ -185,10 +201,23 @@ FailureOr<plan::Plan> Serializer::run(std::string graphModule) {
   metadata.set_compiler_version(plan_.getCompiler().str());
   for (Attribute target : plan_.getTargets()) {
     StringRef name = llvm::cast<StringAttr>(target).getValue();
-    metadata.add_targets(name == "vulkan" ? plan::TARGET_VULKAN : plan::TARGET_CUDA);
+    metadata.add_targets(name == "vulkan" ? plan::TARGET_VULKAN
+                         : name == "cuda" ? plan::TARGET_CUDA
+                                          : plan::TARGET_CPU);
     vulkan_ = vulkan_ || name == "vulkan";
     cuda_ = cuda_ || name == "cuda";
+    cpu_ = cpu_ || name == "cpu";
   }
+  if (std::optional<DictionaryAttr> images = plan_.getCpuImages())
+    for (NamedAttribute image : *images) {
+      plan::CpuImage &entry = *out_.add_cpu_images();
+      entry.set_isa(image.getName().str());
+      StringRef code = llvm::cast<StringAttr>(image.getValue()).getValue();
+      entry.set_code(code.str());
+      std::array<uint8_t, 32> digest = llvm::SHA256::hash(
+          llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(code.data()), code.size()));
+      entry.set_sha256(std::string(digest.begin(), digest.end()));
+    }
   metadata.set_source_ir_hash(plan_.getSourceHash().value_or("").str());
   if (std::optional<llvm::ArrayRef<int32_t>> features = plan_.getFeatures())
     for (int32_t feature : *features)

@@ -45,7 +45,12 @@ sequence of one step and its memory plan.
 
 Options:
   -o, --output PATH        the plan to write (required)
-  --target vulkan|cuda|all the kernels' targets (default all: one plan runs on both)
+  --target vulkan|cuda|cpu|all
+                           the kernels' targets (default all = vulkan and cuda: one plan
+                           runs on both). cpu: native images for x86-64-v3, x86-64-v4 and
+                           aarch64; it compiles pointwise kernels and matmuls without
+                           epilogue only, and refuses any other kernel by name (the samples
+                           need more, so all does not include cpu yet)
   --no-fusion              one kernel per compute op (for comparison and debugging)
   --explain-fusion         report every fusion kiln-fuse refused, and why (remarks, to stderr)
   --optimizer sgd|adam|adamw
@@ -148,8 +153,10 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     codegenOptions.targets = {plan::TARGET_VULKAN};
   else if (target == "cuda")
     codegenOptions.targets = {plan::TARGET_CUDA};
+  else if (target == "cpu")
+    codegenOptions.targets = {plan::TARGET_CPU};
   else if (target != "all")
-    return fail("unknown target '" + target + "'; give vulkan, cuda or all");
+    return fail("unknown target '" + target + "'; give vulkan, cuda, cpu or all");
 
   AppendOptimizerOptions optimizer;
   optimizer.optimizer = a.getOr("optimizer", "");

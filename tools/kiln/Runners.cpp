@@ -9,6 +9,7 @@
 #include "Runners.h"
 
 #include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/cpu/Session.h"
 #include "kiln/runtime/reference/Device.h"
 #include "kiln/runtime/session/Session.h"
 #include "kiln/runtime/vulkan/Session.h"
@@ -82,6 +83,21 @@ makeRunner(absl::StatusOr<std::unique_ptr<DeviceSession>> session,
       new SessionRunner(std::unique_ptr<session::Session>(*std::move(session)), description));
 }
 
+absl::StatusOr<std::unique_ptr<StepRunner>> createCpu(const plan::Plan &plan,
+                                                      const RunnerOptions &options) {
+  if (!plan::hasTarget(plan, plan::TARGET_CPU))
+    return absl::FailedPreconditionError(
+        "the plan carries no CPU code (its targets exclude cpu); compile it with kiln compile "
+        "--target cpu");
+  cpu::SessionOptions sessionOptions;
+  sessionOptions.threads = options.threads;
+  auto session = cpu::createSession(plan, sessionOptions);
+  if (!session.ok())
+    return session.status();
+  std::string description = "CPU (x86-64-v3)";
+  return std::unique_ptr<StepRunner>(new SessionRunner(*std::move(session), description));
+}
+
 absl::StatusOr<std::unique_ptr<StepRunner>> createReference(const plan::Plan &plan) {
   return makeRunner<session::Session>(reference::createSession(plan), [](const session::Session &) {
     return std::string("reference device (host, f32)");
@@ -144,11 +160,13 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
     return createCuda(plan, options);
   if (options.device == "vulkan")
     return createVulkan(plan, options);
+  if (options.device == "cpu")
+    return createCpu(plan, options);
   if (options.device == "reference")
     return createReference(plan);
   if (options.device != "auto")
-    return absl::InvalidArgumentError(absl::StrCat("unknown device '", options.device,
-                                                   "'; expected auto, cuda, vulkan or reference"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown device '", options.device, "'; expected auto, cuda, vulkan, cpu or reference"));
   if (std::string reason = cudaUnavailableReason(plan); reason.empty()) {
     auto cuda = createCuda(plan, options);
     if (cuda.ok())
@@ -158,11 +176,21 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
   } else if (plan::hasTarget(plan, plan::TARGET_CUDA)) {
     std::fprintf(stderr, "kiln train: not using CUDA (%s); trying Vulkan\n", reason.c_str());
   }
-  auto vulkan = createVulkan(plan, options);
-  if (vulkan.ok())
-    return vulkan;
-  std::fprintf(stderr, "kiln train: no usable Vulkan device (%s); using the reference device\n",
-               std::string(vulkan.status().message()).c_str());
+  bool cpu = plan::hasTarget(plan, plan::TARGET_CPU);
+  if (plan::hasTarget(plan, plan::TARGET_VULKAN) || !cpu) {
+    auto vulkan = createVulkan(plan, options);
+    if (vulkan.ok())
+      return vulkan;
+    std::fprintf(stderr, "kiln train: no usable Vulkan device (%s); using the %s device\n",
+                 std::string(vulkan.status().message()).c_str(), cpu ? "cpu" : "reference");
+  }
+  if (cpu) {
+    auto runner = createCpu(plan, options);
+    if (runner.ok())
+      return runner;
+    std::fprintf(stderr, "kiln train: the cpu device failed (%s); using the reference device\n",
+                 std::string(runner.status().message()).c_str());
+  }
   return createReference(plan);
 }
 

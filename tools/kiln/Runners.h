@@ -3,7 +3,8 @@
 // One interface over the devices a plan can train on, each a session::Session
 // over its session::Device (runtime/session): CUDA (the plan's PTX
 // kernels, one CUDA graph launch per step; only in builds with the CUDA
-// runtime), Vulkan (the plan's SPIR-V kernels, one submit per step) and the
+// runtime), Vulkan (the plan's SPIR-V kernels, one submit per step), the CPU
+// (the plan's native images, runtime/cpu, a thread team) and the
 // reference device (the plan's embedded graph module, interpreted on the
 // host: the oracle).
 //
@@ -47,16 +48,18 @@ public:
 };
 
 struct RunnerOptions {
-  std::string device = "auto";  ///< auto | cuda | vulkan | reference
+  std::string device = "auto";  ///< auto | cuda | vulkan | cpu | reference
   std::string vulkanDevice;     ///< name substring or index
   std::string cudaDevice = "0"; ///< CUDA device index
+  uint32_t threads = 0;         ///< cpu device threads (0: the cores this process may use)
   bool validation = false;
 };
 
 /// Creates the runner `options.device` names. "auto" picks CUDA when the plan targets cuda,
 /// every kernel has PTX, and a CUDA driver and device are present (in builds with the CUDA
-/// runtime); else Vulkan when a Vulkan device can be created; else the reference device,
-/// saying on stderr why each earlier choice was passed over.
+/// runtime); else Vulkan when the plan targets vulkan and a Vulkan device can be created;
+/// else the cpu device when the plan targets cpu; else the reference device, saying on
+/// stderr why each earlier choice was passed over.
 absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
                                                          const RunnerOptions &options);
 

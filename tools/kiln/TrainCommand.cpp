@@ -198,6 +198,7 @@ int runTrain(const std::vector<std::string> &args) {
   runnerOptions.device = options->device;
   runnerOptions.vulkanDevice = options->vulkanDevice;
   runnerOptions.cudaDevice = options->cudaDevice;
+  runnerOptions.threads = options->threads;
   runnerOptions.validation = options->validation;
   auto runner = createRunner(*plan, runnerOptions);
   if (!runner.ok())

@@ -31,10 +31,14 @@ Options:
                          (train-/t10k-, raw or .gz); cifar10:DIR: the CIFAR-10 binary files
                          (data_batch_1..5.bin, test_batch.bin; 3072 features, CHW);
                          synthetic: Gaussian clusters, shaped like the plan's "images"
-  --device auto|cuda|vulkan|reference
+  --device auto|cuda|vulkan|cpu|reference
                          auto (default) prefers CUDA (when the plan carries PTX and a CUDA
                          driver and device are present), else Vulkan (a GPU, else
-                         lavapipe), else reference
+                         lavapipe; when the plan targets vulkan), else cpu (when the plan
+                         carries native CPU code: kiln compile --target cpu), else
+                         reference
+  --threads N            threads of the cpu device (default 0: the cores kiln may run on);
+                         results are bitwise the same for every N
   --cuda-device INDEX    choose a CUDA device by index (default 0); KILN_CUDA_DRIVER=PATH
                          overrides the driver library (default libcuda.so.1)
   --vulkan-device NAME|INDEX   choose a Vulkan device by name substring or index
@@ -87,6 +91,7 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
                                   "device",
                                   "vulkan-device",
                                   "cuda-device",
+                                  "threads",
                                   "steps",
                                   "epochs",
                                   "lr",
@@ -122,15 +127,18 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
   auto gamma = a.getDouble("lr-gamma", 0.1);
   auto minimumRate = a.getDouble("lr-min", 0);
   auto warmupSteps = a.getInt("warmup-steps", 0);
+  auto threads = a.getInt("threads", 0);
   auto patience = a.getInt("early-stop-patience", 0);
   auto validationFraction =
       a.getDouble("validation-fraction", a.has("early-stop-patience") ? 0.1 : 0);
   for (const absl::Status &status :
        {steps.status(), epochs.status(), seed.status(), logEvery.status(), learningRate.status(),
         checkpointEvery.status(), stepSize.status(), gamma.status(), minimumRate.status(),
-        warmupSteps.status(), patience.status(), validationFraction.status()})
+        warmupSteps.status(), patience.status(), validationFraction.status(), threads.status()})
     if (!status.ok())
       return status;
+  if (*threads < 0 || *threads > 1024)
+    return invalid("--threads must be between 0 and 1024, not ", *threads);
   if (*seed < 0)
     return invalid("--seed must be a non-negative integer, not ", *seed);
   if (a.has("steps") && a.has("epochs"))
@@ -167,6 +175,7 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
   options.device = a.getOr("device", options.device);
   options.vulkanDevice = a.getOr("vulkan-device", "");
   options.cudaDevice = a.getOr("cuda-device", options.cudaDevice);
+  options.threads = static_cast<uint32_t>(*threads);
   options.validation = a.has("validation");
   if (a.has("steps"))
     options.steps = *steps;

@@ -26,6 +26,7 @@ struct TrainOptions {
   std::string device = "auto";
   std::string vulkanDevice;
   std::string cudaDevice = "0";
+  uint32_t threads = 0; ///< the cpu device's threads; 0: the cores this process may use
   bool validation = false;
 
   std::optional<int64_t> steps;

@@ -56,12 +56,18 @@ LogicalResult verifyTensorBuffer(Operation *op, StringRef name, Value buffer, Ty
 
 LogicalResult PlanOp::verifyRegions() {
   if (getTargets().empty())
-    return emitOpError("names no target; expected one or more of \"vulkan\", \"cuda\"");
+    return emitOpError("names no target; expected one or more of \"vulkan\", \"cuda\", \"cpu\"");
   for (Attribute target : getTargets()) {
     StringRef name = llvm::cast<StringAttr>(target).getValue();
-    if (name != "vulkan" && name != "cuda")
-      return emitOpError("names unknown target '") << name << "'; expected \"vulkan\" or \"cuda\"";
+    if (name != "vulkan" && name != "cuda" && name != "cpu")
+      return emitOpError("names unknown target '")
+             << name << "'; expected \"vulkan\", \"cuda\" or \"cpu\"";
   }
+  if (std::optional<DictionaryAttr> images = getCpuImages())
+    for (NamedAttribute image : *images)
+      if (!llvm::isa<StringAttr>(image.getValue()))
+        return emitOpError("has a cpu image for '")
+               << image.getName().getValue() << "' that is not a string of bytes";
   if (std::optional<int64_t> alignment = getAlignment())
     if (*alignment <= 0 || (*alignment & (*alignment - 1)) != 0)
       return emitOpError("has alignment ") << *alignment << ", not a power of two";
@@ -173,6 +179,22 @@ LogicalResult KernelOp::verify() {
   if (IntegerAttr size = getPushConstantSizeAttr())
     if (size.getInt() < 0 || size.getInt() % 4 != 0)
       return emitOpError("push_constant_size ") << size.getInt() << " is not a multiple of 4 bytes";
+  if (std::optional<int64_t> tiles = getCpuTileCount())
+    if (*tiles < 1 || *tiles > UINT32_MAX)
+      return emitOpError("cpu_tile_count ") << *tiles << " is outside 1..2^32-1";
+  if (std::optional<ArrayAttr> entries = getCpuEntries())
+    for (Attribute attr : *entries) {
+      auto entry = llvm::dyn_cast<DictionaryAttr>(attr);
+      auto isa = entry ? entry.getAs<StringAttr>("isa") : StringAttr();
+      auto offset = entry ? entry.getAs<IntegerAttr>("offset") : IntegerAttr();
+      auto tiles = entry ? entry.getAs<IntegerAttr>("tile_count") : IntegerAttr();
+      auto scratch = entry ? entry.getAs<IntegerAttr>("scratch_bytes") : IntegerAttr();
+      if (!isa || !offset || !tiles || !scratch || offset.getInt() < 0 || tiles.getInt() < 1 ||
+          tiles.getInt() > UINT32_MAX || scratch.getInt() < 0)
+        return emitOpError("has a cpu entry ")
+               << attr
+               << " that is not {isa = \"...\", offset >= 0, tile_count >= 1, scratch_bytes >= 0}";
+    }
   if (std::optional<StringRef> spirv = getSpirv())
     if (spirv->empty() || spirv->size() % 4 != 0)
       return emitOpError("spirv holds ")
@@ -194,6 +216,14 @@ Operation *KernelOp::getCodeModule() {
 }
 
 LogicalResult KernelOp::verifySymbolUses(SymbolTableCollection &) {
+  if (std::optional<StringRef> cpu = getCpuCode()) {
+    Operation *plan = (*this)->getParentOp();
+    Operation *module = plan && plan->getParentOp()
+                            ? SymbolTable::lookupSymbolIn(plan->getParentOp(), *cpu)
+                            : nullptr;
+    if (!module || !llvm::isa<ModuleOp>(module))
+      return emitOpError("cpu_code @") << *cpu << " names no builtin.module beside the plan";
+  }
   if (!getCode())
     return success();
   Operation *module = getCodeModule();

@@ -13,9 +13,19 @@ exec.plan @p attributes {targets = [], compiler = "k"} {
 // -----
 
 
-// Targets are vulkan and cuda.
-// expected-error @+1 {{names unknown target 'metal'}}
+// Targets are vulkan, cuda and cpu.
+// expected-error @+1 {{names unknown target 'metal'; expected "vulkan", "cuda" or "cpu"}}
 exec.plan @p attributes {targets = ["metal"], compiler = "k"} {
+  exec.program @train inputs [] {
+  }
+}
+
+// -----
+
+
+// A CPU image is the bytes of an ELF file.
+// expected-error @+1 {{has a cpu image for 'x86-64-v3' that is not a string of bytes}}
+exec.plan @p attributes {targets = ["cpu"], compiler = "k", cpu_images = {"x86-64-v3" = 3}} {
   exec.program @train inputs [] {
   }
 }
@@ -301,6 +311,28 @@ exec.plan @p attributes {targets = ["vulkan"], compiler = "k"} {
 // -----
 
 
+// A CPU kernel has at least one tile.
+exec.plan @p attributes {targets = ["cpu"], compiler = "k"} {
+  // expected-error @+1 {{cpu_tile_count 0 is outside 1..2^32-1}}
+  exec.kernel @k kind "pointwise" bindings (write, read) workgroup [1, 1, 1] {cpu_tile_count = 0}
+  exec.program @train inputs [] {
+  }
+}
+
+// -----
+
+
+// A CPU entry names its image, offset, tiles and scratch.
+exec.plan @p attributes {targets = ["cpu"], compiler = "k"} {
+  // expected-error @+1 {{that is not {isa = "...", offset >= 0, tile_count >= 1, scratch_bytes >= 0}}}
+  exec.kernel @k kind "pointwise" bindings (write, read) workgroup [1, 1, 1] {cpu_entries = [{isa = "x86-64-v3", offset = 0, tile_count = 0, scratch_bytes = 0}]}
+  exec.program @train inputs [] {
+  }
+}
+
+// -----
+
+
 // SPIR-V is whole words.
 exec.plan @p attributes {targets = ["vulkan"], compiler = "k"} {
   // expected-error @+1 {{spirv holds 3 bytes; SPIR-V is a non-empty list of 32-bit words}}
@@ -327,6 +359,17 @@ exec.plan @p attributes {targets = ["vulkan"], compiler = "k"} {
 exec.plan @p attributes {targets = ["vulkan"], compiler = "k"} {
   // expected-error @+1 {{code @missing names no gpu.module beside the plan}}
   exec.kernel @k kind "pointwise" bindings (write, read) workgroup [1, 1, 1] code @missing
+  exec.program @train inputs [] {
+  }
+}
+
+// -----
+
+
+// A kernel's CPU code is a builtin.module beside the plan.
+exec.plan @p attributes {targets = ["cpu"], compiler = "k"} {
+  // expected-error @+1 {{cpu_code @missing names no builtin.module beside the plan}}
+  exec.kernel @k kind "pointwise" bindings (write, read) workgroup [1, 1, 1] {cpu_code = @missing}
   exec.program @train inputs [] {
   }
 }

@@ -30,7 +30,7 @@ def ExecAssemble : Pass<"kiln-exec-assemble", "::mlir::ModuleOp"> {
   }];
   let options = [
     ListOption<"targets", "targets", "std::string",
-               "targets to record in the plan (vulkan, cuda); default both">,
+               "targets to record in the plan (vulkan, cuda, cpu); default vulkan and cuda">,
     Option<"compiler", "compiler", "std::string", /*default=*/"\"\"",
            "compiler version to record; default this kiln's">,
   ];

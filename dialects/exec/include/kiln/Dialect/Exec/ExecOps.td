@@ -92,7 +92,8 @@ def Exec_PlanOp : Exec_Op<"plan", [SymbolTable, NoTerminator, SingleBlock,
                        OptionalAttr<I64Attr>:$arena_bytes,
                        OptionalAttr<I64Attr>:$peak_live_bytes,
                        OptionalAttr<I64Attr>:$alignment,
-                       OptionalAttr<I64Attr>:$in_place_reuses);
+                       OptionalAttr<I64Attr>:$in_place_reuses,
+                       OptionalAttr<DictionaryAttr>:$cpu_images);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
   let hasRegionVerifier = 1;
@@ -150,7 +151,10 @@ def Exec_KernelOp : Exec_Op<"kernel", [Symbol, HasParent<"PlanOp">,
                        OptionalAttr<ArrayAttr>:$source_ops,
                        OptionalAttr<I64Attr>:$push_constant_size,
                        OptionalAttr<StrAttr>:$spirv,
-                       OptionalAttr<DictionaryAttr>:$ptx);
+                       OptionalAttr<DictionaryAttr>:$ptx,
+                       OptionalAttr<FlatSymbolRefAttr>:$cpu_code,
+                       OptionalAttr<I64Attr>:$cpu_tile_count,
+                       OptionalAttr<ArrayAttr>:$cpu_entries);
   let assemblyFormat = [{
     $sym_name `kind` $kind `bindings` custom<Access>($written) `workgroup` $workgroup
     (`code` $code^)? attr-dict
