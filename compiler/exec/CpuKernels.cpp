@@ -74,13 +74,18 @@ LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
     kernels.push_back(kernel);
     codes.push_back(llvm::cast<ModuleOp>(code));
   }
+  if (kernels.empty())
+    return plan.emitOpError("has no kernels: the CPU target cannot compile a plan without ")
+           << "kernels yet (every cpu plan carries an x86-64-v3 image, and an image holds at "
+              "least one kernel); compile with --target vulkan|cuda";
   llvm::SmallVector<NamedAttribute> images;
   llvm::SmallVector<llvm::SmallVector<Attribute>> entries(kernels.size());
   for (targets::CpuIsa isa : kIsas) {
     FailureOr<targets::CpuImage> image = targets::compileCpuImage(*all, isa);
     if (failed(image))
-      return plan.emitOpError("cannot compile its kernels for ")
-             << targets::cpuIsaName(isa) << " (see the error above)";
+      return plan.emitOpError("cannot be compiled: the CPU target cannot compile its kernels for ")
+             << targets::cpuIsaName(isa) << " (see the error above); compile with --target "
+             << "vulkan|cuda";
     llvm::StringMap<uint64_t> offsets;
     for (const targets::CpuEntry &entry : image->entries)
       offsets[entry.kernel] = entry.offset;

@@ -4,6 +4,7 @@
 
 #include "VulkanTestSupport.h"
 
+#include "kiln/runtime/cpu/Session.h"
 #include "kiln/runtime/reference/Device.h"
 #include "kiln/runtime/vulkan/Session.h"
 #ifdef KILN_HAVE_CUDA_RUNTIME
@@ -68,6 +69,29 @@ DeviceCase cudaCase() {
 }
 
 } // namespace
+
+DeviceCase cpuDevice() {
+  DeviceCase device;
+  device.name = "cpu";
+  device.unavailableReason = [] {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return std::string();
+    return std::string("this CPU lacks AVX2 or FMA, which the plans' x86-64-v3 image needs");
+#else
+    return std::string(
+        "the cpu runtime runs the x86-64-v3 image only, and this host is not x86-64");
+#endif
+  };
+  device.create = [](plan::Plan plan) {
+    cpu::SessionOptions options;
+    options.threads = 2;
+    return cpu::createSession(std::move(plan), options);
+  };
+  device.validationMessages = [](const session::Session &) { return std::vector<std::string>(); };
+  device.targets = {plan::TARGET_CPU};
+  return device;
+}
 
 std::vector<DeviceCase> allDevices() { return {referenceCase(), vulkanCase(), cudaCase()}; }
 

@@ -1,6 +1,7 @@
 //===- DeviceCases.h - The devices the conformance suite runs on -*- C++ -*-===//
 //
-// One entry per device the runtime has (reference, Vulkan, CUDA): how to tell
+// One entry per device the runtime has (reference, Vulkan, CUDA; the CPU for the
+// op samples it compiles): how to tell
 // whether this machine has it, how to open a session::Session on it, and what
 // it reports beyond the session core (Vulkan's validation messages). The
 // suite (SessionConformanceTest.cpp) is instantiated once per entry, as
@@ -41,8 +42,13 @@ struct DeviceCase {
   std::vector<plan::Target> targets;
 };
 
-/// Every device of the runtime, present on this machine or not.
+/// Every device of the runtime that runs the whole suite, present on this machine or not.
 std::vector<DeviceCase> allDevices();
+
+/// The native CPU device (runtime/cpu, two threads). Its target compiles pointwise kernels
+/// and matmuls without epilogue only, so it runs the op registry's forward samples whose
+/// kernels it compiles (the others are skipped with the compiler's reason), not the suite.
+DeviceCase cpuDevice();
 
 inline std::ostream &operator<<(std::ostream &out, const DeviceCase &device) {
   return out << device.name;

@@ -1,0 +1,13 @@
+// A model whose loss is a reduction: the CPU target does not compile reduction kernels yet.
+module @cpu_reduction attributes {graph.optimizer = {kind = "sgd", learning_rate = 1.0e-02 : f64}} {
+  graph.variable @w trainable : tensor<64xf32> = #graph.init<uniform(-0.5, 0.5), seed = 0, stream = 0>
+  func.func @step() {
+    %x = graph.input "x" : tensor<64xf32>
+    %w = graph.read @w : tensor<64xf32>
+    %p = graph.mul %x, %w : tensor<64xf32>
+    %loss = graph.reduce_sum %p [0] : tensor<64xf32> -> tensor<f32>
+    graph.output "loss", %loss : tensor<f32>
+    graph.minimize %loss : tensor<f32>
+    return
+  }
+}
