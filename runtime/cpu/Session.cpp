@@ -16,13 +16,9 @@ namespace kiln::cpu {
 
 absl::Status checkPlanForCpu(const plan::Plan &plan) {
   if (!plan::hasTarget(plan, plan::TARGET_CPU)) {
-    std::vector<std::string> targets;
-    for (int target : plan.metadata().targets())
-      targets.push_back(plan::targetName(static_cast<plan::Target>(target)));
     return absl::FailedPreconditionError(
         absl::StrCat("plan '", plan.metadata().model_name(), "' was compiled for ",
-                     targets.empty() ? std::string("no target") : absl::StrJoin(targets, ", "),
-                     ", not cpu; it carries no CPU code"));
+                     plan::targetNames(plan), ", not cpu; it carries no CPU code"));
   }
   for (const plan::Kernel &kernel : plan.kernels())
     if (kernel.push_constant_size() > 0)

@@ -100,13 +100,9 @@ absl::StatusOr<int> selectPtxCode(const plan::Kernel &kernel, int major, int min
 
 absl::Status checkPlanForCuda(const plan::Plan &plan) {
   if (!plan::hasTarget(plan, plan::TARGET_CUDA)) {
-    std::vector<std::string> targets;
-    for (int target : plan.metadata().targets())
-      targets.push_back(plan::targetName(static_cast<plan::Target>(target)));
-    return absl::FailedPreconditionError(
-        absl::StrCat("plan '", plan.metadata().model_name(), "' was compiled for ",
-                     targets.empty() ? std::string("no target") : absl::StrJoin(targets, ", "),
-                     ", not cuda; its kernels carry no PTX (recompile with --target=cuda)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "plan '", plan.metadata().model_name(), "' was compiled for ", plan::targetNames(plan),
+        ", not cuda; its kernels carry no PTX (recompile with --target=cuda)"));
   }
   for (const plan::Kernel &kernel : plan.kernels()) {
     if (kernel.ptx_code().empty())

@@ -477,6 +477,13 @@ const char *targetName(Target target) {
   }
 }
 
+std::string targetNames(const Plan &plan) {
+  std::vector<std::string> names;
+  for (int target : plan.metadata().targets())
+    names.push_back(targetName(static_cast<Target>(target)));
+  return names.empty() ? std::string("no target") : absl::StrJoin(names, ", ");
+}
+
 bool hasTarget(const Plan &plan, Target target) {
   for (int listed : plan.metadata().targets())
     if (listed == target)

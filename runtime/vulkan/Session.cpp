@@ -21,12 +21,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::create(plan::Plan plan,
   if (absl::Status status = plan::validatePlan(plan); !status.ok())
     return absl::InvalidArgumentError(absl::StrCat("invalid plan: ", status.message()));
   if (!plan::hasTarget(plan, plan::TARGET_VULKAN)) {
-    std::vector<std::string> targets;
-    for (int target : plan.metadata().targets())
-      targets.push_back(plan::targetName(static_cast<plan::Target>(target)));
     return absl::FailedPreconditionError(
         absl::StrCat("plan '", plan.metadata().model_name(), "' was compiled for ",
-                     absl::StrJoin(targets, ", "), ", not vulkan; recompile with --target=vulkan"));
+                     plan::targetNames(plan), ", not vulkan; recompile with --target=vulkan"));
   }
   // Before any driver sees the plan: a damaged module or binding can crash it.
   plan::LoadCheckOptions loadChecks;

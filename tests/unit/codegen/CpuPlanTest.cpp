@@ -12,6 +12,7 @@
 
 #include "kiln/Codegen/Codegen.h"
 #include "kiln/Exec/Serialize.h"
+#include "kiln/runtime/PlanFile.h"
 #include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/cpu/Session.h"
 #include "kiln/runtime/reference/Device.h"
@@ -41,16 +42,6 @@ const char *kModule = R"(module @cpu_model {
     return
   }
 })";
-
-std::string bytesOf(const plan::Plan &plan) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  plan.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
-}
 
 mlir::FailureOr<plan::Plan> compileForCpu(mlir::MLIRContext &context, const std::string &text,
                                           std::string &diagnosticsText) {
@@ -122,7 +113,7 @@ TEST(CpuPlan, ImportThenSerializeGivesTheSameBytes) {
   ASSERT_TRUE(mlir::succeeded(imported)) << diagnostics.text();
   mlir::FailureOr<plan::Plan> again = exec::serializePlan(*imported, plan->graph_module());
   ASSERT_TRUE(mlir::succeeded(again)) << diagnostics.text();
-  EXPECT_TRUE(bytesOf(*again) == bytesOf(*plan));
+  EXPECT_TRUE(plan::serializePlan(*again) == plan::serializePlan(*plan));
 }
 
 TEST(CpuPlan, RunsOnTheCpuDeviceBitwiseOnOneAndTwoThreadsAsTheReference) {

@@ -13,6 +13,7 @@
 #include "kiln/Codegen/Codegen.h"
 #include "kiln/Exec/Serialize.h"
 #include "kiln/Memory/MemoryPlanner.h"
+#include "kiln/runtime/PlanFile.h"
 
 #include <gtest/gtest.h>
 
@@ -32,16 +33,6 @@ plan::Plan compileMlp(mlir::MLIRContext &context, bool fusion, bool planMemory) 
   return mlir::succeeded(plan) ? *std::move(plan) : plan::Plan();
 }
 
-std::string bytesOf(const plan::Plan &plan) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  plan.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
-}
-
 class ExecRoundTrip : public testing::TestWithParam<std::pair<bool, bool>> {};
 
 TEST_P(ExecRoundTrip, ImportThenSerializeGivesTheSameBytes) {
@@ -57,7 +48,7 @@ TEST_P(ExecRoundTrip, ImportThenSerializeGivesTheSameBytes) {
   ASSERT_TRUE(mlir::succeeded(imported)) << diagnostics.text();
   mlir::FailureOr<plan::Plan> again = exec::serializePlan(*imported, plan.graph_module());
   ASSERT_TRUE(mlir::succeeded(again)) << diagnostics.text();
-  EXPECT_TRUE(bytesOf(*again) == bytesOf(plan))
+  EXPECT_TRUE(plan::serializePlan(*again) == plan::serializePlan(plan))
       << "the plan read back differs:\n"
       << again->DebugString().substr(0, 2000);
 }
@@ -73,7 +64,7 @@ TEST(ExecMemoryPlanner, PlanningAnImportedPlanGivesTheCompilersPlan) {
   absl::StatusOr<plan::MemorySummary> summary = memory::planMemory(unplanned);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_GT(summary->elided_copies(), 0u);
-  EXPECT_TRUE(bytesOf(unplanned) == bytesOf(planned));
+  EXPECT_TRUE(plan::serializePlan(unplanned) == plan::serializePlan(planned));
 }
 
 TEST(ExecImport, RefusesAnInvalidPlanWithTheValidatorsMessage) {

@@ -21,7 +21,6 @@
 
 #include "gtest/gtest.h"
 
-
 namespace kiln::vulkan_ops_test {
 namespace {
 

@@ -63,6 +63,9 @@ std::vector<bool> declaredWrittenBindings(const Kernel &kernel);
 
 /// "vulkan", "cuda", "cpu" or "unspecified".
 const char *targetName(Target target);
+/// The plan's targets as "vulkan, cuda", or "no target" when it lists none (for messages).
+std::string targetNames(const Plan &plan);
+
 /// True if `plan.metadata().targets` lists `target`.
 bool hasTarget(const Plan &plan, Target target);
 
