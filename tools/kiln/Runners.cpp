@@ -8,8 +8,11 @@
 
 #include "Runners.h"
 
+#include "kiln/Codegen/Codegen.h"
 #include "kiln/runtime/PlanValidation.h"
+#include "kiln/runtime/cpu/Device.h"
 #include "kiln/runtime/cpu/Session.h"
+#include "kiln/runtime/cpu/ThreadTeam.h"
 #include "kiln/runtime/reference/Device.h"
 #include "kiln/runtime/session/Session.h"
 #include "kiln/runtime/vulkan/Session.h"
@@ -18,11 +21,18 @@
 #include "kiln/runtime/cuda/Session.h"
 #endif
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <optional>
+#include <vector>
 
 namespace kiln::tool {
 namespace {
@@ -83,6 +93,16 @@ makeRunner(absl::StatusOr<std::unique_ptr<DeviceSession>> session,
       new SessionRunner(std::unique_ptr<session::Session>(*std::move(session)), description));
 }
 
+/// The ISA of the image the cpu device would run: the host's best ISA the plan carries code
+/// for (as cpu::Device chooses it), or nothing.
+std::optional<std::string> hostIsaOf(const plan::Plan &plan) {
+  for (const std::string &isa : cpu::hostIsas())
+    for (const plan::CpuImage &image : plan.cpu_images())
+      if (image.isa() == isa)
+        return isa;
+  return std::nullopt;
+}
+
 absl::StatusOr<std::unique_ptr<StepRunner>> createCpu(const plan::Plan &plan,
                                                       const RunnerOptions &options) {
   if (!plan::hasTarget(plan, plan::TARGET_CPU))
@@ -94,7 +114,9 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createCpu(const plan::Plan &plan,
   auto session = cpu::createSession(plan, sessionOptions);
   if (!session.ok())
     return session.status();
-  std::string description = "CPU (x86-64-v3)";
+  uint32_t threads = options.threads == 0 ? cpu::defaultThreadCount() : options.threads;
+  std::string description = absl::StrCat("CPU (", hostIsaOf(plan).value_or("?"), ", ", threads,
+                                         threads == 1 ? " thread)" : " threads)");
   return std::unique_ptr<StepRunner>(new SessionRunner(*std::move(session), description));
 }
 
@@ -104,12 +126,17 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createReference(const plan::Plan &pl
   });
 }
 
-absl::StatusOr<std::unique_ptr<StepRunner>> createVulkan(const plan::Plan &plan,
-                                                         const RunnerOptions &options) {
+/// A Vulkan runner on the device `options.vulkanDevice` names (the default choice when it is
+/// empty), or on the device with index `index` when given.
+absl::StatusOr<std::unique_ptr<StepRunner>>
+createVulkan(const plan::Plan &plan, const RunnerOptions &options,
+             std::optional<uint32_t> index = std::nullopt) {
   vulkan::SessionOptions sessionOptions;
   sessionOptions.device.validation = options.validation;
-  if (uint32_t index; absl::SimpleAtoi(options.vulkanDevice, &index))
-    sessionOptions.device.deviceIndex = index;
+  if (index)
+    sessionOptions.device.deviceIndex = *index;
+  else if (uint32_t parsed; absl::SimpleAtoi(options.vulkanDevice, &parsed))
+    sessionOptions.device.deviceIndex = parsed;
   else
     sessionOptions.device.deviceName = options.vulkanDevice;
   return makeRunner<vulkan::Session>(
@@ -135,6 +162,150 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createCuda(const plan::Plan &plan,
 #else
   return absl::FailedPreconditionError(cudaUnavailableReason(plan));
 #endif
+}
+
+/// The Vulkan devices this machine exposes, split into GPUs (discrete, integrated or virtual:
+/// the best first) and CPU devices (lavapipe), those older than Vulkan 1.1 left out.
+struct VulkanDevices {
+  std::vector<vulkan::PhysicalDeviceInfo> gpus, cpus;
+  std::string error; ///< why none could be listed
+};
+
+VulkanDevices listVulkanDevices() {
+  VulkanDevices devices;
+  auto all = vulkan::VulkanDevice::enumerate();
+  if (!all.ok()) {
+    devices.error = std::string(all.status().message());
+    return devices;
+  }
+  for (const vulkan::PhysicalDeviceInfo &info : *all) {
+    if (info.apiVersion < VK_API_VERSION_1_1)
+      continue;
+    if (info.type == VK_PHYSICAL_DEVICE_TYPE_CPU)
+      devices.cpus.push_back(info);
+    else if (vulkan::deviceTypeRank(info.type) <
+             vulkan::deviceTypeRank(VK_PHYSICAL_DEVICE_TYPE_CPU))
+      devices.gpus.push_back(info);
+  }
+  std::sort(devices.gpus.begin(), devices.gpus.end(), [](const auto &a, const auto &b) {
+    int rankA = vulkan::deviceTypeRank(a.type), rankB = vulkan::deviceTypeRank(b.type);
+    return rankA != rankB ? rankA < rankB : a.index < b.index;
+  });
+  return devices;
+}
+
+/// "lavapipe" for Mesa's llvmpipe, else the device's name in quotes.
+std::string vulkanCpuName(const vulkan::PhysicalDeviceInfo &info) {
+  return absl::StrContains(absl::AsciiStrToLower(info.name), "llvmpipe")
+             ? std::string("lavapipe")
+             : absl::StrCat("'", info.name, "'");
+}
+
+/// --device auto: CUDA (the plan carries PTX and a driver and device are present), else a
+/// Vulkan GPU (the plan carries SPIR-V; a Vulkan device of type CPU is no GPU), else the cpu
+/// device (the plan carries an image for this host's ISA), else Vulkan on the CPU (lavapipe),
+/// else the reference device. --vulkan-device (or KILN_VULKAN_DEVICE) names the Vulkan device
+/// to use, of any type, in the GPU's place. When it passes a device over, it says so and why
+/// in one line on stderr.
+absl::StatusOr<std::unique_ptr<StepRunner>> createAuto(const plan::Plan &plan,
+                                                       const RunnerOptions &options) {
+  std::vector<std::string> passed; // why each device before the chosen one was passed over
+  auto report = [&](const std::string &chosen) {
+    if (passed.empty())
+      return;
+    std::fprintf(stderr, "kiln train: --device auto: %s; using %s\n",
+                 absl::StrJoin(passed, "; ").c_str(), chosen.c_str());
+  };
+  auto message = [](const absl::Status &status) { return std::string(status.message()); };
+
+  if (plan::hasTarget(plan, plan::TARGET_CUDA)) {
+    if (std::string reason = cudaUnavailableReason(plan); !reason.empty()) {
+      passed.push_back(absl::StrCat("not CUDA (", reason, ")"));
+    } else {
+      auto cuda = createCuda(plan, options);
+      if (cuda.ok())
+        return cuda;
+      passed.push_back(absl::StrCat("the CUDA device failed (", message(cuda.status()), ")"));
+    }
+  }
+
+  bool vulkan = plan::hasTarget(plan, plan::TARGET_VULKAN);
+  VulkanDevices devices;
+  if (vulkan) {
+    const char *fromEnvironment = std::getenv("KILN_VULKAN_DEVICE");
+    if (!options.vulkanDevice.empty() || (fromEnvironment && *fromEnvironment)) {
+      // A Vulkan device asked for by name or index is the user's choice, of any type.
+      auto runner = createVulkan(plan, options);
+      if (runner.ok()) {
+        report((*runner)->description());
+        return runner;
+      }
+      passed.push_back(
+          absl::StrCat("the Vulkan device asked for failed (", message(runner.status()), ")"));
+      vulkan = false;
+    } else {
+      devices = listVulkanDevices();
+      if (!devices.error.empty())
+        passed.push_back(absl::StrCat("no Vulkan device (", devices.error, ")"));
+      else if (devices.gpus.empty())
+        passed.push_back(devices.cpus.empty() ? std::string("no Vulkan GPU")
+                                              : absl::StrCat("no Vulkan GPU (only ",
+                                                             devices.cpus.front().name, ")"));
+      for (const vulkan::PhysicalDeviceInfo &gpu : devices.gpus) {
+        auto runner = createVulkan(plan, options, gpu.index);
+        if (runner.ok()) {
+          report((*runner)->description());
+          return runner;
+        }
+        passed.push_back(absl::StrCat("the Vulkan GPU '", gpu.name, "' failed (",
+                                      message(runner.status()), ")"));
+      }
+    }
+  }
+
+  // Where the plan's CPU code cannot run, the hint says how to get code that can.
+  std::string hint;
+  if (!plan::hasTarget(plan, plan::TARGET_CPU)) {
+    passed.push_back("no CPU code in the plan");
+    const std::vector<plan::Target> &all = codegen::CodegenOptions{}.targets;
+    hint = std::find(all.begin(), all.end(), plan::TARGET_CPU) != all.end()
+               ? "compile with --target cpu|all"
+               : "compile with --target cpu";
+  } else if (std::optional<std::string> isa = hostIsaOf(plan); !isa) {
+    std::vector<std::string> carried;
+    for (const plan::CpuImage &image : plan.cpu_images())
+      carried.push_back(image.isa());
+    std::vector<std::string> host = cpu::hostIsas();
+    passed.push_back(
+        absl::StrCat("the plan's CPU code is for ", absl::StrJoin(carried, ", "),
+                     ", which this CPU does not run (it runs ",
+                     host.empty() ? std::string("none of them") : absl::StrJoin(host, ", "), ")"));
+  } else {
+    auto runner = createCpu(plan, options);
+    if (runner.ok()) {
+      report((*runner)->description());
+      return runner;
+    }
+    passed.push_back(absl::StrCat("the cpu device failed (", message(runner.status()), ")"));
+  }
+  auto withHint = [&](std::string chosen) {
+    return hint.empty() ? chosen : absl::StrCat(chosen, "; ", hint);
+  };
+
+  if (vulkan)
+    for (const vulkan::PhysicalDeviceInfo &device : devices.cpus) {
+      auto runner = createVulkan(plan, options, device.index);
+      if (runner.ok()) {
+        report(withHint(vulkanCpuName(device)));
+        return runner;
+      }
+      passed.push_back(absl::StrCat("Vulkan on the CPU (", device.name, ") failed (",
+                                    message(runner.status()), ")"));
+    }
+  if (!plan::hasTarget(plan, plan::TARGET_VULKAN))
+    passed.push_back("no SPIR-V in the plan");
+  report(withHint("the reference device"));
+  return createReference(plan);
 }
 
 } // namespace
@@ -167,31 +338,7 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
   if (options.device != "auto")
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown device '", options.device, "'; expected auto, cuda, vulkan, cpu or reference"));
-  if (std::string reason = cudaUnavailableReason(plan); reason.empty()) {
-    auto cuda = createCuda(plan, options);
-    if (cuda.ok())
-      return cuda;
-    std::fprintf(stderr, "kiln train: the CUDA device failed (%s); trying Vulkan\n",
-                 std::string(cuda.status().message()).c_str());
-  } else if (plan::hasTarget(plan, plan::TARGET_CUDA)) {
-    std::fprintf(stderr, "kiln train: not using CUDA (%s); trying Vulkan\n", reason.c_str());
-  }
-  bool cpu = plan::hasTarget(plan, plan::TARGET_CPU);
-  if (plan::hasTarget(plan, plan::TARGET_VULKAN) || !cpu) {
-    auto vulkan = createVulkan(plan, options);
-    if (vulkan.ok())
-      return vulkan;
-    std::fprintf(stderr, "kiln train: no usable Vulkan device (%s); using the %s device\n",
-                 std::string(vulkan.status().message()).c_str(), cpu ? "cpu" : "reference");
-  }
-  if (cpu) {
-    auto runner = createCpu(plan, options);
-    if (runner.ok())
-      return runner;
-    std::fprintf(stderr, "kiln train: the cpu device failed (%s); using the reference device\n",
-                 std::string(runner.status().message()).c_str());
-  }
-  return createReference(plan);
+  return createAuto(plan, options);
 }
 
 } // namespace kiln::tool

@@ -57,9 +57,13 @@ struct RunnerOptions {
 
 /// Creates the runner `options.device` names. "auto" picks CUDA when the plan targets cuda,
 /// every kernel has PTX, and a CUDA driver and device are present (in builds with the CUDA
-/// runtime); else Vulkan when the plan targets vulkan and a Vulkan device can be created;
-/// else the cpu device when the plan targets cpu; else the reference device, saying on
-/// stderr why each earlier choice was passed over.
+/// runtime); else a Vulkan GPU (discrete, integrated or virtual; not a Vulkan device of type
+/// CPU) when the plan targets vulkan; else the cpu device when the plan carries an image for
+/// this host's ISA; else Vulkan on the CPU (lavapipe) when the plan targets vulkan; else the
+/// reference device. A Vulkan device named by options.vulkanDevice or KILN_VULKAN_DEVICE
+/// takes the Vulkan GPU's place, whatever its type. When it passes a device over, auto says
+/// so in one line on stderr: "kiln train: --device auto: <why, per device>; using <device>"
+/// (and, when the plan lacks CPU code, how to compile it in).
 absl::StatusOr<std::unique_ptr<StepRunner>> createRunner(const plan::Plan &plan,
                                                          const RunnerOptions &options);
 

@@ -33,15 +33,18 @@ Options:
                          synthetic: Gaussian clusters, shaped like the plan's "images"
   --device auto|cuda|vulkan|cpu|reference
                          auto (default) prefers CUDA (when the plan carries PTX and a CUDA
-                         driver and device are present), else Vulkan (a GPU, else
-                         lavapipe; when the plan targets vulkan), else cpu (when the plan
-                         carries native CPU code: kiln compile --target cpu), else
-                         reference
+                         driver and device are present), else a Vulkan GPU (when the plan
+                         carries SPIR-V), else cpu (when the plan carries native code for
+                         this CPU: kiln compile --target cpu), else Vulkan on the CPU
+                         (lavapipe), else reference; it says on stderr, in one line, which
+                         devices it passed over and why. lavapipe before cpu: --device
+                         vulkan (or --vulkan-device NAME|INDEX)
   --threads N            threads of the cpu device (default 0: the cores kiln may run on);
                          results are bitwise the same for every N
   --cuda-device INDEX    choose a CUDA device by index (default 0); KILN_CUDA_DRIVER=PATH
                          overrides the driver library (default libcuda.so.1)
-  --vulkan-device NAME|INDEX   choose a Vulkan device by name substring or index
+  --vulkan-device NAME|INDEX   choose a Vulkan device by name substring or index (with
+                         auto, it is tried in a Vulkan GPU's place, whatever its type)
   --validation           enable Vulkan validation and synchronization validation
   --steps N              train until N steps in all have run, counting the steps of a
                          resumed checkpoint (default: --epochs 1)
