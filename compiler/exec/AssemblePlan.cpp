@@ -324,8 +324,6 @@ LogicalResult Assembler::addMaskConversion(Operation *op, int64_t count, bool pa
                                            Value destination, Value source) {
   std::string name = (pack ? "mask_pack_" : "mask_unpack_") + std::to_string(count);
   auto known = kernels_.find(name);
-  if (known == kernels_.end() && llvm::is_contained(targets_, "cpu"))
-    return refuseCpuKernel(op->getLoc(), pack ? "mask-pack" : "mask-unpack", name);
   if (known == kernels_.end()) {
     FailureOr<kernels::EmittedKernel> emitted = kernels::emitMaskConversion(
         module_.getContext(), op->getLoc(), name, count, pack, kernels::TargetConfig::gpu());
@@ -333,6 +331,9 @@ LogicalResult Assembler::addMaskConversion(Operation *op, int64_t count, bool pa
       return failure();
     KernelOp kernel = addKernel(op->getLoc(), name, *emitted, 1, 2);
     kernel.setKind(pack ? "mask-pack" : "mask-unpack");
+    if (llvm::is_contained(targets_, "cpu") &&
+        failed(addCpuMaskConversion(module_, op->getLoc(), name, count, pack, kernel)))
+      return failure();
     kernel.setSourceOpsAttr(top_.getArrayAttr(
         top_.getStrArrayAttr({op->getName().getStringRef(), describeLocation(op->getLoc())})));
     KnownKernel entry{kernel, {}};

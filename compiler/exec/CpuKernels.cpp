@@ -1,8 +1,8 @@
 //===- CpuKernels.cpp - Kernels' CPU functions into the plan's images ------===//
 //
-// See CpuKernels.h. Kernels of the kinds compiler/targets builds (pointwise, and matmul
-// without epilogue) get a CPU function; every other kind is refused at the kernel, naming
-// the targets that do compile it. The images are made for x86-64-v3 (the plan's required
+// See CpuKernels.h. Every kernel gets its CPU function from kernels/'s CPU emitters
+// (CpuKernelEmitter.h), mask conversions included; a kernel they cannot compile is refused
+// at the kernel, naming the targets that do compile it. The images are made for x86-64-v3 (the plan's required
 // image, which runs here), x86-64-v4 and aarch64, in that order, from one module holding
 // every kernel's function in plan order.
 //
@@ -10,6 +10,7 @@
 
 #include "CpuKernels.h"
 
+#include "kiln/Kernels/CpuKernelEmitter.h"
 #include "kiln/Targets/CpuTarget.h"
 
 #include "mlir/IR/Builders.h"
@@ -23,6 +24,9 @@ namespace kiln::exec {
 
 namespace {
 
+/// Where a kernel's CPU code module keeps its scratch bytes per thread until the images.
+constexpr llvm::StringLiteral kScratchAttrName = "kiln.cpu_scratch_bytes";
+
 constexpr std::array<targets::CpuIsa, 3> kIsas = {
     targets::CpuIsa::X86_64_V3, targets::CpuIsa::X86_64_V4, targets::CpuIsa::AArch64};
 
@@ -30,32 +34,58 @@ constexpr std::array<targets::CpuIsa, 3> kIsas = {
 
 std::string cpuModuleName(llvm::StringRef kernel) { return (kernel + "_cpu").str(); }
 
-LogicalResult refuseCpuKernel(Location loc, llvm::StringRef kind, llvm::StringRef kernel) {
-  return emitError(loc) << "the CPU target does not compile '" << kind << "' kernels yet (kernel @"
-                        << kernel << "); compile with --target vulkan|cuda";
+namespace {
+
+/// A new `builtin.module @<kernel>_cpu` at the end of `module`, or an error at the op that
+/// already has that name.
+FailureOr<ModuleOp> createCodeModule(ModuleOp module, Location loc, llvm::StringRef kernel) {
+  std::string name = cpuModuleName(kernel);
+  if (Operation *existing = SymbolTable::lookupSymbolIn(module, name))
+    return existing->emitOpError("is named like the CPU code of kernel @") << kernel
+                                                                            << "; rename it";
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  return builder.create<ModuleOp>(loc, StringRef(name));
 }
+
+void recordCpuCode(ModuleOp code, const kernels::CpuKernelInfo &info, KernelOp kernel) {
+  Builder builder(code.getContext());
+  code->setAttr(kScratchAttrName,
+                builder.getI64IntegerAttr(static_cast<int64_t>(info.scratchBytes)));
+  kernel.setCpuCodeAttr(FlatSymbolRefAttr::get(code.getSymNameAttr()));
+  kernel.setCpuTileCountAttr(builder.getI64IntegerAttr(info.tileCount));
+}
+
+} // namespace
 
 LogicalResult addCpuKernel(ModuleOp module, func::FuncOp callee, llvm::StringRef kind,
                            KernelOp kernel) {
-  if (kind != "pointwise" && kind != "matmul")
-    return refuseCpuKernel(callee.getLoc(), kind, callee.getSymName());
-  std::string name = cpuModuleName(callee.getSymName());
-  if (Operation *existing = SymbolTable::lookupSymbolIn(module, name))
-    return existing->emitOpError("is named like the CPU code of kernel @")
-           << callee.getSymName() << "; rename it";
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  auto code = builder.create<ModuleOp>(callee.getLoc(), StringRef(name));
-  FailureOr<targets::CpuKernelTiling> tiling = kind == "pointwise"
-                                                   ? targets::buildCpuPointwiseKernel(callee, code)
-                                                   : targets::buildCpuMatmulKernel(callee, code);
-  if (failed(tiling)) {
-    code.erase();
+  FailureOr<ModuleOp> code = createCodeModule(module, callee.getLoc(), callee.getSymName());
+  if (failed(code))
+    return failure();
+  FailureOr<kernels::CpuKernelInfo> info =
+      kernels::emitCpuKernel(callee, *code, kernels::TargetConfig::cpuTarget());
+  if (failed(info)) {
+    code->erase();
     return emitError(callee.getLoc())
-           << "the CPU target cannot compile kernel @" << callee.getSymName()
+           << "the CPU target cannot compile " << kind << " kernel @" << callee.getSymName()
            << " (see the error above); compile with --target vulkan|cuda";
   }
-  kernel.setCpuCodeAttr(FlatSymbolRefAttr::get(code.getSymNameAttr()));
-  kernel.setCpuTileCountAttr(builder.getI64IntegerAttr(tiling->tileCount));
+  recordCpuCode(*code, *info, kernel);
+  return success();
+}
+
+LogicalResult addCpuMaskConversion(ModuleOp module, Location loc, llvm::StringRef name,
+                                   int64_t count, bool pack, KernelOp kernel) {
+  FailureOr<ModuleOp> code = createCodeModule(module, loc, name);
+  if (failed(code))
+    return failure();
+  FailureOr<kernels::CpuKernelInfo> info = kernels::emitCpuMaskConversion(
+      *code, loc, name, count, pack, kernels::TargetConfig::cpuTarget());
+  if (failed(info)) {
+    code->erase();
+    return failure();
+  }
+  recordCpuCode(*code, *info, kernel);
   return success();
 }
 
@@ -64,6 +94,7 @@ LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
   OwningOpRef<ModuleOp> all = ModuleOp::create(plan.getLoc());
   llvm::SmallVector<KernelOp> kernels;
   llvm::SmallVector<ModuleOp> codes;
+  llvm::SmallVector<int64_t> scratchBytes;
   for (auto kernel : plan.getBlock().getOps<KernelOp>()) {
     std::optional<StringRef> name = kernel.getCpuCode();
     auto code = name ? SymbolTable::lookupSymbolIn(module, *name) : nullptr;
@@ -73,6 +104,8 @@ LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
       all->getBody()->push_back(op.clone());
     kernels.push_back(kernel);
     codes.push_back(llvm::cast<ModuleOp>(code));
+    auto scratch = code->getAttrOfType<IntegerAttr>(kScratchAttrName);
+    scratchBytes.push_back(scratch ? scratch.getInt() : 0);
   }
   if (kernels.empty())
     return plan.emitOpError("has no kernels: the CPU target cannot compile a plan without ")
@@ -99,7 +132,7 @@ LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
           builder.getNamedAttr("offset",
                                builder.getI64IntegerAttr(static_cast<int64_t>(offset->second))),
           builder.getNamedAttr("tile_count", builder.getI64IntegerAttr(*kernel.getCpuTileCount())),
-          builder.getNamedAttr("scratch_bytes", builder.getI64IntegerAttr(0)),
+          builder.getNamedAttr("scratch_bytes", builder.getI64IntegerAttr(scratchBytes[position])),
       }));
     }
     std::string bytes(image->bytes.begin(), image->bytes.end());

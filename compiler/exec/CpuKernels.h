@@ -2,7 +2,7 @@
 //
 // Plan assembly is the last pass that sees the graph kernel functions kiln-fuse formed (it
 // erases them), and it knows the plan's targets: so it builds each kernel's CPU function,
-// with the CPU target's builder of the kernel's kind, into a `builtin.module @<kernel>_cpu`
+// with kernels/'s CPU emitter of the kernel's kind, into a `builtin.module @<kernel>_cpu`
 // beside the plan (as it keeps each kernel's gpu.module there). kiln-exec-compile-targets
 // then links all of them into one image per ISA (docs/design/cpu-codegen.md).
 //
@@ -23,14 +23,15 @@ std::string cpuModuleName(llvm::StringRef kernel);
 
 /// Builds the CPU function of the kernel function `callee` (of kind `kind`) into a new
 /// `builtin.module @<callee>_cpu` at the end of `module`, and records it on `kernel`
-/// (`cpu_code`, `cpu_tile_count`). Fails with a diagnostic at the kernel when the CPU target
-/// does not compile kernels of `kind` yet, or with the builder's diagnostic.
+/// (`cpu_code`, `cpu_tile_count`). Fails with the emitter's diagnostic and one at the kernel.
 mlir::LogicalResult addCpuKernel(mlir::ModuleOp module, mlir::func::FuncOp callee,
                                  llvm::StringRef kind, KernelOp kernel);
 
-/// The diagnostic for a kernel of a kind the CPU target does not compile, at `loc`.
-mlir::LogicalResult refuseCpuKernel(mlir::Location loc, llvm::StringRef kind,
-                                    llvm::StringRef kernel);
+/// The same for the compiler's mask conversion kernel `name` (KernelEmitter.h's
+/// emitMaskConversion).
+mlir::LogicalResult addCpuMaskConversion(mlir::ModuleOp module, mlir::Location loc,
+                                         llvm::StringRef name, int64_t count, bool pack,
+                                         KernelOp kernel);
 
 /// Compiles the CPU functions of every kernel of `plan` (each kernel's `cpu_code`) into one
 /// image per ISA: sets the plan's `cpu_images` and each kernel's `cpu_entries`, drops

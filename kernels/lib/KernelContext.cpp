@@ -89,6 +89,12 @@ Value KernelContext::identity(graph::Combiner combiner) {
   return combiner == graph::Combiner::Max ? f32(-std::numeric_limits<float>::infinity()) : f32(0.0);
 }
 
+Value KernelContext::threadId() {
+  if (cpu())
+    return index(0);
+  return b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x);
+}
+
 int64_t KernelContext::reductionThreads(int64_t extent) const {
   int64_t result = config.minReductionThreads;
   while (result < extent && result < config.maxReductionThreads)
@@ -103,6 +109,15 @@ std::array<uint32_t, 3> KernelContext::gridFor(int64_t count) const {
 }
 
 Value KernelContext::linearGroup(int64_t count) {
+  if (cpu()) {
+    tileCount = count;
+    Value begin = b.create<arith::MinUIOp>(loc, tileBegin, index(count));
+    Value end =
+        b.create<arith::MaxUIOp>(loc, begin, b.create<arith::MinUIOp>(loc, tileEnd, index(count)));
+    auto loop = b.create<scf::ForOp>(loc, begin, end, index(1));
+    b.setInsertionPointToStart(loop.getBody());
+    return loop.getInductionVar();
+  }
   Value group = b.create<arith::AddIOp>(
       loc, b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x),
       b.create<arith::MulIOp>(loc, b.create<gpu::BlockIdOp>(loc, gpu::Dimension::y),
@@ -117,6 +132,8 @@ Value KernelContext::linearGroup(int64_t count) {
 
 Value KernelContext::workgroupReduce(Value value, Value thread, int64_t threads,
                                      graph::Combiner combiner) {
+  if (threads == 1)
+    return value;
   Value scratch = workgroupBuffers.front();
   b.create<memref::StoreOp>(loc, value, scratch, thread);
   b.create<gpu::BarrierOp>(loc);
@@ -140,6 +157,8 @@ Value KernelContext::workgroupReduce(Value value, Value thread, int64_t threads,
 }
 
 void KernelContext::onFirstThread(Value thread) {
+  if (cpu())
+    return;
   Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread, index(0));
   auto branch = b.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&branch.getThenRegion().front());

@@ -64,6 +64,17 @@ public:
   /// The launch the kind chose.
   std::array<uint32_t, 3> workgroup = {1, 1, 1}, grid = {1, 1, 1};
 
+  //===--------------------------------------------------------------------===//
+  // The CPU form (TargetConfig::cpu): one thread runs tiles [tileBegin, tileEnd)
+  //===--------------------------------------------------------------------===//
+
+  bool cpu() const { return config.cpu; }
+  /// The call's tile range (index values) and its per-thread scratch (!llvm.ptr).
+  mlir::Value tileBegin, tileEnd, scratch;
+  /// How many tiles the kind split its work into, and the scratch bytes it needs per thread.
+  int64_t tileCount = 0;
+  int64_t scratchBytes = 0;
+
   mlir::Block &body() { return kernel.getBody().front(); }
 
   //===--------------------------------------------------------------------===//
@@ -80,19 +91,24 @@ public:
   /// The combination of two terms, and the identity it starts from.
   mlir::Value combine(graph::Combiner combiner, mlir::Value lhs, mlir::Value rhs);
   mlir::Value identity(graph::Combiner combiner);
+  /// The thread's index in its workgroup (x): gpu.thread_id, or 0 on the CPU.
+  mlir::Value threadId();
   /// A power of two of threads covering `extent`, within the configuration's range.
   int64_t reductionThreads(int64_t extent) const;
   /// A grid of `count` workgroups: x up to the limit, the rest in y.
   std::array<uint32_t, 3> gridFor(int64_t count) const;
   /// The workgroup's linear index in a gridFor grid; when the grid has more groups than
   /// `count`, the insertion point moves into a branch the surplus groups skip (uniform in a
-  /// workgroup, so barriers stay uniform).
+  /// workgroup, so barriers stay uniform). On the CPU, each of `count` groups is a tile: the
+  /// insertion point moves into a loop over the call's tiles and the index is its variable.
   mlir::Value linearGroup(int64_t count);
   /// A tree combination of `value` over the workgroup's `threads` through the first
   /// workgroup buffer; returns the total (valid in every thread after the final barrier).
+  /// One thread (the CPU) has its value as the total.
   mlir::Value workgroupReduce(mlir::Value value, mlir::Value thread, int64_t threads,
                               graph::Combiner combiner);
-  /// Moves the insertion point into a branch taken by thread 0 only.
+  /// Moves the insertion point into a branch taken by thread 0 only (on the CPU, where there
+  /// is one thread, it stays).
   void onFirstThread(mlir::Value thread);
 
   //===--------------------------------------------------------------------===//
@@ -168,9 +184,32 @@ std::unique_ptr<KernelKindEmitter> createMatmulEmitter();
 std::unique_ptr<KernelKindEmitter> createReductionEmitter();
 std::unique_ptr<KernelKindEmitter> createRowEmitter();
 
+/// A memref of `type` (1-D, static) over the buffer at `pointer` (an !llvm.ptr) in a CPU
+/// kernel: a memref descriptor cast to the memref type, which the LLVM lowering folds away.
+mlir::Value cpuMemRef(mlir::OpBuilder &b, mlir::Location loc, mlir::Value pointer,
+                      mlir::MemRefType type);
+
+/// The CPU matmul: packed, register-tiled, its epilogue on the accumulators
+/// (CpuMatmulKernel.cpp).
+mlir::LogicalResult emitCpuMatmul(KernelContext &context);
+
+/// Splits `loop` (a scf.for of step 1 without results, whose body holds only scalar arith,
+/// math and memref load/store ops) into a loop of `lanes`-wide vectors over the first
+/// (count / lanes) * lanes iterations and the original scalar loop over the rest. Each vector
+/// lane computes exactly what the scalar iteration does: loads and stores at the induction
+/// variable plus a uniform offset become contiguous vector accesses, other varying addresses
+/// gathers and scatters. Returns false (and changes nothing) when the body holds an op it
+/// cannot widen.
+bool vectorizeCpuLoop(mlir::OpBuilder &b, mlir::scf::ForOp loop, int64_t lanes);
+
 /// The grid-stride loop over every result of the kernel, grouped by shape into segments
 /// (pointwise and multi-tensor kernels).
 mlir::LogicalResult emitSegmentedGridStride(KernelContext &context);
+
+/// Item `i` of a mask conversion: word i of the packed mask (`pack`) or element i of the
+/// word mask, from `input` into `output` (1-D i32 memrefs) for a `count`-element mask.
+void emitMaskConversionItem(mlir::OpBuilder &b, mlir::Location loc, mlir::Value output,
+                            mlir::Value input, mlir::Value i, int64_t count, bool pack);
 
 /// Sets the launch attributes of an emitted gpu.func.
 void setLaunchAttributes(mlir::gpu::GPUFuncOp function, std::array<uint32_t, 3> workgroup,

@@ -15,6 +15,40 @@ using namespace mlir;
 
 namespace kiln::kernels {
 
+void emitMaskConversionItem(OpBuilder &b, Location loc, Value output, Value input, Value i,
+                            int64_t count, bool pack) {
+  auto index = [&](int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v).getResult(); };
+  auto i32 = [&](int64_t v) { return b.create<arith::ConstantIntOp>(loc, v, 32).getResult(); };
+  if (pack) {
+    // Word i holds mask elements 4i..4i+3, one byte each, least significant first.
+    Value word = i32(0);
+    for (int64_t j = 0; j < 4; ++j) {
+      Value element =
+          b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, i, index(4)), index(j));
+      Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, element, index(count));
+      Value safe = b.create<arith::SelectOp>(loc, inside, element, index(0));
+      Value loaded = b.create<memref::LoadOp>(loc, input, safe);
+      Value set = b.create<arith::AndIOp>(
+          loc, inside, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loaded, i32(0)));
+      Value bit = b.create<arith::SelectOp>(loc, set, i32(int64_t{1} << (8 * j)), i32(0));
+      word = b.create<arith::OrIOp>(loc, word, bit);
+    }
+    b.create<memref::StoreOp>(loc, word, output, i);
+  } else {
+    Value word = b.create<memref::LoadOp>(loc, input,
+                                          b.create<arith::DivUIOp>(loc, i, index(4)).getResult());
+    Value shift = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::IndexCastOp>(loc, b.getI32Type(),
+                                     b.create<arith::RemUIOp>(loc, i, index(4))),
+        i32(8));
+    Value byte = b.create<arith::AndIOp>(loc, b.create<arith::ShRUIOp>(loc, word, shift), i32(255));
+    Value value = b.create<arith::ExtUIOp>(
+        loc, b.getI32Type(), b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, byte, i32(0)));
+    b.create<memref::StoreOp>(loc, value, output, i);
+  }
+}
+
 FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
                                             llvm::StringRef name, int64_t count, bool pack,
                                             const TargetConfig &config) {
@@ -48,35 +82,7 @@ FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
   auto loop = b.create<scf::ForOp>(loc, first, index(items), index(groups * workgroup));
   b.setInsertionPointToStart(loop.getBody());
   Value i = loop.getInductionVar();
-  Value output = entry.getArgument(0), input = entry.getArgument(1);
-  if (pack) {
-    // Word i holds mask elements 4i..4i+3, one byte each, least significant first.
-    Value word = i32(0);
-    for (int64_t j = 0; j < 4; ++j) {
-      Value element =
-          b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, i, index(4)), index(j));
-      Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, element, index(count));
-      Value safe = b.create<arith::SelectOp>(loc, inside, element, index(0));
-      Value loaded = b.create<memref::LoadOp>(loc, input, safe);
-      Value set = b.create<arith::AndIOp>(
-          loc, inside, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loaded, i32(0)));
-      Value bit = b.create<arith::SelectOp>(loc, set, i32(int64_t{1} << (8 * j)), i32(0));
-      word = b.create<arith::OrIOp>(loc, word, bit);
-    }
-    b.create<memref::StoreOp>(loc, word, output, i);
-  } else {
-    Value word = b.create<memref::LoadOp>(loc, input,
-                                          b.create<arith::DivUIOp>(loc, i, index(4)).getResult());
-    Value shift = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::IndexCastOp>(loc, b.getI32Type(),
-                                     b.create<arith::RemUIOp>(loc, i, index(4))),
-        i32(8));
-    Value byte = b.create<arith::AndIOp>(loc, b.create<arith::ShRUIOp>(loc, word, shift), i32(255));
-    Value value = b.create<arith::ExtUIOp>(
-        loc, b.getI32Type(), b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, byte, i32(0)));
-    b.create<memref::StoreOp>(loc, value, output, i);
-  }
+  emitMaskConversionItem(b, loc, entry.getArgument(0), entry.getArgument(1), i, count, pack);
   b.setInsertionPointToEnd(&entry);
   b.create<gpu::ReturnOp>(loc);
   result.workgroupSize = {static_cast<uint32_t>(workgroup), 1, 1};

@@ -16,6 +16,49 @@ using namespace mlir;
 
 namespace kiln::kernels {
 
+namespace {
+
+/// The CPU form: tile t covers elements [t * T, (t + 1) * T) of the segments laid end to end
+/// (T = cpuPointwiseTileElements); a call loops over each segment's part of its tiles, in
+/// vectors of cpuLanes with a scalar tail. Every element is computed by the same
+/// instructions however the tiles are split among threads (lanes and the tail round alike).
+LogicalResult emitCpuSegments(KernelContext &context,
+                              llvm::ArrayRef<llvm::SmallVector<int64_t>> shapes,
+                              llvm::ArrayRef<llvm::SmallVector<unsigned>> members, int64_t total) {
+  OpBuilder &b = context.b;
+  Location loc = context.loc;
+  int64_t tile = context.config.cpuPointwiseTileElements;
+  context.tileCount = (total + tile - 1) / tile;
+  Value first = b.create<arith::MulIOp>(loc, context.tileBegin, context.index(tile));
+  Value last = b.create<arith::MulIOp>(loc, context.tileEnd, context.index(tile));
+  int64_t start = 0;
+  for (auto [shape, segment] : llvm::zip(shapes, members)) {
+    int64_t count = product(shape);
+    // This segment's elements in the call's range, relative to the segment's start.
+    auto clamp = [&](Value bound) -> Value {
+      Value shifted = b.create<arith::SubIOp>(
+          loc, b.create<arith::MaxUIOp>(loc, bound, context.index(start)), context.index(start));
+      return b.create<arith::MinUIOp>(loc, shifted, context.index(count));
+    };
+    Value begin = clamp(first);
+    Value end = b.create<arith::MaxUIOp>(loc, begin, clamp(last));
+    auto loop = b.create<scf::ForOp>(loc, begin, end, context.index(1));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value linear = loop.getInductionVar();
+      context.beginSite(context.delinearize(linear, shape), shape, linear);
+      if (failed(context.storeResults(segment, context.siteIndex())))
+        return failure();
+    }
+    vectorizeCpuLoop(b, loop, context.config.cpuLanes);
+    start += count;
+  }
+  return success();
+}
+
+} // namespace
+
 LogicalResult emitSegmentedGridStride(KernelContext &context) {
   OpBuilder &b = context.b;
   Location loc = context.loc;
@@ -35,6 +78,8 @@ LogicalResult emitSegmentedGridStride(KernelContext &context) {
   int64_t total = 0;
   for (auto &shape : shapes)
     total += product(shape);
+  if (context.cpu())
+    return emitCpuSegments(context, shapes, members, total);
   int64_t workgroup = context.config.pointwiseWorkgroup;
   int64_t groups = std::clamp<int64_t>((total + workgroup - 1) / workgroup, 1,
                                        context.config.maxGroupsPerDimension);

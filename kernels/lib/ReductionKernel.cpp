@@ -47,7 +47,7 @@ LogicalResult ReductionEmitter::emit(KernelContext &context) {
   context.workgroup = {static_cast<uint32_t>(threads), 1, 1};
   context.grid = context.gridFor(outputs);
 
-  Value thread = b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x);
+  Value thread = context.threadId();
   OpBuilder::InsertionGuard guard(b);
   Value output = context.linearGroup(outputs);
   Index keptIdx = context.delinearize(output, keptShape);

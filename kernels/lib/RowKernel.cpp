@@ -176,7 +176,7 @@ LogicalResult RowEmitter::emit(KernelContext &context) {
   context.workgroup = {static_cast<uint32_t>(threads_), 1, 1};
   context.grid = context.gridFor(rows);
 
-  thread_ = b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x);
+  thread_ = context.threadId();
   OpBuilder::InsertionGuard guard(b);
   Value row = context.linearGroup(rows);
   Value outer = b.create<arith::DivUIOp>(loc, row, context.index(innerCount_));

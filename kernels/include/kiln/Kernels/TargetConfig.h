@@ -31,8 +31,28 @@ struct TargetConfig {
   int64_t minReductionThreads = 32;
   int64_t maxReductionThreads = 256;
 
+  /// The CPU target (docs/design/cpu-codegen.md): kernels run tile ranges on one thread each,
+  /// so reductions and rows have one "thread" and no workgroup memory.
+  bool cpu = false;
+  /// CPU pointwise and multi-tensor tiles: elements per tile (a multiple of the lanes).
+  int64_t cpuPointwiseTileElements = 4096;
+  /// CPU vector lanes of f32 (AVX2 and NEON code is written for 8; AVX-512 widens it).
+  int64_t cpuLanes = 8;
+  /// CPU matmul register tile: rows x (vectors of cpuLanes columns), and the columns of one
+  /// tile (a panel of the result, whose operand panel is packed into scratch once).
+  int64_t cpuMatmulRows = 6;
+  int64_t cpuMatmulVectors = 2;
+
   /// The schedule of the Vulkan and CUDA targets.
   static TargetConfig gpu() { return TargetConfig(); }
+  /// The schedule of the CPU target.
+  static TargetConfig cpuTarget() {
+    TargetConfig config;
+    config.cpu = true;
+    config.minReductionThreads = 1;
+    config.maxReductionThreads = 1;
+    return config;
+  }
 
   int64_t matmulTileElements() const { return matmulTile * matmulTileDepth; }
 };

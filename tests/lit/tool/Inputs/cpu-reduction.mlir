@@ -1,4 +1,5 @@
-// A model whose loss is a reduction: the CPU target does not compile reduction kernels yet.
+// A model whose loss is a reduction (a whole training step: reduction, pointwise gradient and
+// the SGD update), for the CPU target.
 module @cpu_reduction attributes {graph.optimizer = {kind = "sgd", learning_rate = 1.0e-02 : f64}} {
   graph.variable @w trainable : tensor<64xf32> = #graph.init<uniform(-0.5, 0.5), seed = 0, stream = 0>
   func.func @step() {

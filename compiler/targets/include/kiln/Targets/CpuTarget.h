@@ -8,8 +8,7 @@
 // address equal to its file offset, so a loader may copy the bytes as they are, make them
 // executable and call `bytes.data() + entry.offset`.
 //
-// `buildCpuPointwiseKernel` writes the CPU form of a pointwise kernel function (the same
-// `graph.kernel` functions the GPU emitters in kernels/ start from).
+// The kernels come from kernels/'s CPU emitters (kiln/Kernels/CpuKernelEmitter.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_TARGETS_CPUTARGET_H
@@ -69,38 +68,6 @@ mlir::FailureOr<CpuImage> compileCpuImage(mlir::ModuleOp kernels, CpuIsa isa);
 /// The lld ELF linker: $KILN_LD_LLD, else ld.lld-19 or ld.lld on PATH, else
 /// /usr/lib/llvm-19/bin/ld.lld.
 std::optional<std::string> findLld();
-
-/// How a CPU kernel splits its work: `tileCount` tiles of `elementsPerTile` result elements
-/// (a pointwise kernel's last tile is shorter), for the plan and the thread team.
-struct CpuKernelTiling {
-  std::string name;
-  uint32_t tileCount = 0;
-  int64_t elementsPerTile = 0;
-};
-
-/// Elements per tile of a CPU pointwise kernel: a multiple of the 8 vector lanes, so every
-/// split of the tiles among threads computes each element with the same instructions.
-inline constexpr int64_t kCpuPointwiseTileElements = 4096;
-
-/// Writes into `into` a public func.func with the CPU kernel signature, named after `kernel`,
-/// computing the `pointwise` kernel function `kernel` (a func.func with `graph.kernel`, as
-/// kiln-fuse forms it): bindings 0..R-1 are its results, R..R+A-1 its arguments, each a flat
-/// f32 buffer; each tile is an 8-lane vector loop over its elements with a scalar tail, the
-/// payload of each op from its ElementwiseOpInterface. Fails with a diagnostic at the
-/// offending op when the kernel is not pointwise, when an op is not elementwise (views such
-/// as broadcasts are not supported yet), when a value is not f32 or the shapes differ, or
-/// when a payload op cannot be widened to vectors.
-mlir::FailureOr<CpuKernelTiling> buildCpuPointwiseKernel(mlir::func::FuncOp kernel,
-                                                         mlir::ModuleOp into);
-
-/// Writes into `into` the CPU kernel (named after `kernel`) of the `matmul` kernel function
-/// `kernel` holding one 2-D f32 graph.matmul (either operand may be transposed) whose result it
-/// returns: binding 0 is the result, 1..A the arguments; tile i computes result row i, each
-/// element summing k in ascending order with one fma per k (8 columns per vector when the
-/// right operand is not transposed, the rest scalar). Fails with a diagnostic when the kernel
-/// has an epilogue, a batch dimension or operands that are not its arguments.
-mlir::FailureOr<CpuKernelTiling> buildCpuMatmulKernel(mlir::func::FuncOp kernel,
-                                                      mlir::ModuleOp into);
 
 } // namespace kiln::targets
 

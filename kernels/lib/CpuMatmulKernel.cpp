@@ -1,0 +1,204 @@
+//===- CpuMatmulKernel.cpp - The CPU contraction: packed and register-tiled ===//
+//
+// A tile is one panel of NR = cpuMatmulVectors * cpuLanes result columns (of one batch
+// element); tiles run panel after panel, so a thread keeps its panels of the right operand.
+// For a tile:
+//  1. pack: the panel of the right operand, rhs(kk, j0 .. j0 + NR), is copied into scratch
+//     as packed[kk * NR + c], zero past the last column, read along the stored matrix's
+//     contiguous dimension (so dX = dY Wᵀ does not stride through memory per k);
+//  2. micro-kernel: for each block of MR = cpuMatmulRows rows, MR x cpuMatmulVectors vector
+//     accumulators (12 ymm on AVX2, BLIS's 6x16) sum k in ascending order, one fma per k:
+//     per k, cpuMatmulVectors loads of the packed panel, MR broadcasts of lhs(i, kk);
+//  3. epilogue: the accumulators go to a block in scratch, and the kernel's epilogue (bias,
+//     activation, every returned value) runs per element through the value emitter with the
+//     product provided from the block, widened to vectors by vectorizeCpuLoop.
+// Rows past a multiple of MR get a block of their own size; there is no split of k, so each
+// element is one fixed chain of fmas whichever thread computes it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace kiln::kernels {
+
+LogicalResult emitCpuMatmul(KernelContext &context) {
+  Operation *contraction = nullptr;
+  graph::IterationSpace space;
+  for (Operation &op : context.body())
+    if (auto iterating = llvm::dyn_cast<graph::IterationSpaceOpInterface>(op))
+      if (iterating.getIterationSpace().kind == graph::IterationKind::Contraction) {
+        contraction = &op;
+        space = iterating.getIterationSpace();
+      }
+  if (!contraction)
+    return context.kernel.emitOpError("internal compiler error: a matmul kernel without a "
+                                      "contraction");
+  const TargetConfig &config = context.config;
+  OpBuilder &b = context.b;
+  Location loc = context.loc;
+  auto index = [&](int64_t value) -> Value { return context.index(value); };
+  auto add = [&](Value lhs, Value rhs) -> Value { return b.create<arith::AddIOp>(loc, lhs, rhs); };
+  auto mul = [&](Value lhs, int64_t rhs) -> Value {
+    return rhs == 1 ? lhs : b.create<arith::MulIOp>(loc, lhs, index(rhs)).getResult();
+  };
+  Value product = contraction->getResult(0);
+  llvm::ArrayRef<int64_t> resultShape = shapeOf(product);
+  size_t rank = resultShape.size();
+  llvm::ArrayRef<int64_t> batchShape = resultShape.drop_back(2);
+  int64_t batch = kernels::product(batchShape);
+  int64_t m = resultShape[rank - 2], n = resultShape[rank - 1], k = space.extents[rank];
+  AffineExpr depthDim = getAffineDimExpr(rank, b.getContext());
+  bool transposeLhs = space.operandMaps[0].getResults().back() != depthDim;
+  bool transposeRhs = space.operandMaps[1].getResults().back() == depthDim;
+  auto lhsArgument = llvm::dyn_cast<BlockArgument>(contraction->getOperand(0));
+  auto rhsArgument = llvm::dyn_cast<BlockArgument>(contraction->getOperand(1));
+  if (!lhsArgument || !rhsArgument)
+    return contraction->emitOpError("cannot be emitted: its ")
+           << (lhsArgument ? "rhs" : "lhs") << " is computed inside the kernel, but a matmul "
+           << "kernel reads its operands from buffers (a bug in kernel formation)";
+  if (shapeOf(lhsArgument).size() != rank || shapeOf(rhsArgument).size() != rank)
+    return contraction->emitOpError("cannot be compiled for the CPU target yet: a broadcast "
+                                    "batch operand");
+  context.directReads.insert(lhsArgument.getArgNumber());
+  context.directReads.insert(rhsArgument.getArgNumber());
+  Value lhs = context.inputs[lhsArgument.getArgNumber()];
+  Value rhs = context.inputs[rhsArgument.getArgNumber()];
+
+  const int64_t lanes = config.cpuLanes, vectors = config.cpuMatmulVectors;
+  const int64_t panel = lanes * vectors, blockRows = config.cpuMatmulRows;
+  int64_t panels = (n + panel - 1) / panel;
+  context.tileCount = batch * panels;
+  // Scratch: the packed panel, then the block of accumulators.
+  int64_t packedElements = k * panel, blockOffset = packedElements;
+  int64_t scratchElements = packedElements + blockRows * panel;
+  context.scratchBytes = scratchElements * 4;
+  Value scratch = cpuMemRef(b, loc, context.scratch,
+                            MemRefType::get({scratchElements}, b.getF32Type()));
+  Type f32 = b.getF32Type();
+  VectorType vector = VectorType::get({lanes}, f32);
+  llvm::SmallVector<unsigned> all;
+  for (unsigned result = 0; result < context.returned.size(); ++result)
+    all.push_back(result);
+
+  OpBuilder::InsertionGuard guard(b);
+  Value tile = context.linearGroup(context.tileCount);
+  Value batchIndex = b.create<arith::DivUIOp>(loc, tile, index(panels));
+  Value panelIndex = b.create<arith::RemUIOp>(loc, tile, index(panels));
+  Value firstColumn = mul(panelIndex, panel);
+  Value lhsBase = mul(batchIndex, m * k), rhsBase = mul(batchIndex, k * n);
+  Value resultBase = mul(batchIndex, m * n);
+  Index batchIdx = context.delinearize(batchIndex, batchShape);
+
+  // The tile's code for a panel of `width` columns (NR, or the last panel's rest).
+  auto emitPanel = [&](int64_t width) -> LogicalResult {
+    // 1. Pack, zero past `width`.
+    if (width < panel) {
+      Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vector, 0.0f));
+      auto clear = b.create<scf::ForOp>(loc, index(0), index(packedElements), index(lanes));
+      OpBuilder::InsertionGuard clearGuard(b);
+      b.setInsertionPointToStart(clear.getBody());
+      b.create<vector::StoreOp>(loc, zero, scratch, ValueRange{clear.getInductionVar()});
+    }
+    {
+      // rhs(kk, j): stored [k, n] (j contiguous) or, transposed, [n, k] (kk contiguous).
+      int64_t outerExtent = transposeRhs ? width : k, innerExtent = transposeRhs ? k : width;
+      auto outer = b.create<scf::ForOp>(loc, index(0), index(outerExtent), index(1));
+      OpBuilder::InsertionGuard packGuard(b);
+      b.setInsertionPointToStart(outer.getBody());
+      auto inner = b.create<scf::ForOp>(loc, index(0), index(innerExtent), index(1));
+      b.setInsertionPointToStart(inner.getBody());
+      Value kk = transposeRhs ? inner.getInductionVar() : outer.getInductionVar();
+      Value c = transposeRhs ? outer.getInductionVar() : inner.getInductionVar();
+      Value column = add(firstColumn, c);
+      Value source = transposeRhs ? add(mul(column, k), kk) : add(mul(kk, n), column);
+      Value element = b.create<memref::LoadOp>(loc, rhs, add(rhsBase, source));
+      b.create<memref::StoreOp>(loc, element, scratch, add(mul(kk, panel), c));
+      b.setInsertionPointAfter(inner);
+      vectorizeCpuLoop(b, inner, lanes);
+    }
+
+    // 2 and 3 for a block of `rows` rows from `firstRow`.
+    auto emitBlock = [&](Value firstRow, int64_t rows) -> LogicalResult {
+      Value zero = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vector, 0.0f));
+      llvm::SmallVector<Value> initial(rows * vectors, zero);
+      auto depth = b.create<scf::ForOp>(loc, index(0), index(k), index(1), initial);
+      {
+        OpBuilder::InsertionGuard depthGuard(b);
+        b.setInsertionPointToStart(depth.getBody());
+        Value kk = depth.getInductionVar();
+        Value packedRow = mul(kk, panel);
+        llvm::SmallVector<Value> right;
+        for (int64_t v = 0; v < vectors; ++v)
+          right.push_back(b.create<vector::LoadOp>(loc, vector, scratch,
+                                                   ValueRange{add(packedRow, index(v * lanes))}));
+        llvm::SmallVector<Value> next;
+        for (int64_t r = 0; r < rows; ++r) {
+          Value row = add(firstRow, index(r));
+          Value at = transposeLhs ? add(mul(kk, m), row) : add(mul(row, k), kk);
+          Value left = b.create<vector::BroadcastOp>(
+              loc, vector, b.create<memref::LoadOp>(loc, lhs, add(lhsBase, at)));
+          for (int64_t v = 0; v < vectors; ++v)
+            next.push_back(b.create<math::FmaOp>(loc, left, right[v],
+                                                 depth.getRegionIterArgs()[r * vectors + v]));
+        }
+        b.create<scf::YieldOp>(loc, next);
+      }
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t v = 0; v < vectors; ++v)
+          b.create<vector::StoreOp>(loc, depth.getResult(r * vectors + v), scratch,
+                                    ValueRange{index(blockOffset + r * panel + v * lanes)});
+      for (int64_t r = 0; r < rows; ++r) {
+        auto columns = b.create<scf::ForOp>(loc, index(0), index(width), index(1));
+        {
+          OpBuilder::InsertionGuard epilogueGuard(b);
+          b.setInsertionPointToStart(columns.getBody());
+          Value c = columns.getInductionVar();
+          Value row = add(firstRow, index(r));
+          Value column = add(firstColumn, c);
+          Index idx = batchIdx;
+          idx.push_back(row);
+          idx.push_back(column);
+          context.beginSite(idx, resultShape, add(resultBase, add(mul(row, n), column)));
+          context.provided[product] =
+              b.create<memref::LoadOp>(loc, scratch, add(index(blockOffset + r * panel), c));
+          if (failed(context.storeResults(all, idx)))
+            return failure();
+        }
+        vectorizeCpuLoop(b, columns, lanes);
+      }
+      return success();
+    };
+    int64_t fullRows = m / blockRows * blockRows;
+    if (fullRows > 0) {
+      auto blocks = b.create<scf::ForOp>(loc, index(0), index(fullRows), index(blockRows));
+      OpBuilder::InsertionGuard blockGuard(b);
+      b.setInsertionPointToStart(blocks.getBody());
+      if (failed(emitBlock(blocks.getInductionVar(), blockRows)))
+        return failure();
+    }
+    if (fullRows < m && failed(emitBlock(index(fullRows), m - fullRows)))
+      return failure();
+    return success();
+  };
+
+  int64_t lastWidth = n - (panels - 1) * panel;
+  if (lastWidth == panel)
+    return emitPanel(panel);
+  if (panels == 1)
+    return emitPanel(lastWidth);
+  Value isLast = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, panelIndex,
+                                         index(panels - 1));
+  auto branch = b.create<scf::IfOp>(loc, isLast, /*withElseRegion=*/true);
+  b.setInsertionPointToStart(&branch.getThenRegion().front());
+  if (failed(emitPanel(lastWidth)))
+    return failure();
+  b.setInsertionPointToStart(&branch.getElseRegion().front());
+  return emitPanel(panel);
+}
+
+} // namespace kiln::kernels
