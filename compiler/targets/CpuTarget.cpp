@@ -2,7 +2,8 @@
 //
 // Lowers a clone of the kernel module in five steps:
 //  1. check that every public function has the kernel signature;
-//  2. replace math ops by MLIR's polynomial approximations (no libm), then convert
+//  2. expand powf and exp2, replace math ops by MLIR's polynomial approximations (no libm),
+//     then convert
 //     scf, vector, math, arith, index, memref, cf, func and ub to the LLVM dialect;
 //  3. translate to LLVM IR for the ISA's triple and data layout, functions nounwind and
 //     no-builtins (no memset/memcpy idioms), every non-kernel function internal, and run
@@ -152,6 +153,9 @@ LogicalResult lowerToLlvmDialect(ModuleOp module) {
       ->loadDialect<arith::ArithDialect, LLVM::LLVMDialect, math::MathDialect,
                     vector::VectorDialect>();
   RewritePatternSet patterns(module.getContext());
+  // powf (a fractional graph.pow) as exp(y * log(x)), then both as polynomials.
+  populateExpandPowFPattern(patterns);
+  populateExpandExp2FPattern(patterns);
   populateMathPolynomialApproximationPatterns(patterns);
   if (failed(applyPatternsAndFoldGreedily(module, std::move(patterns))))
     return failure();

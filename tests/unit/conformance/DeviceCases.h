@@ -1,7 +1,7 @@
 //===- DeviceCases.h - The devices the conformance suite runs on -*- C++ -*-===//
 //
-// One entry per device the runtime has (reference, Vulkan, CUDA; the CPU for the
-// op samples it compiles): how to tell
+// One entry per device the runtime has (reference, Vulkan, CUDA, the native CPU): how
+// to tell
 // whether this machine has it, how to open a session::Session on it, and what
 // it reports beyond the session core (Vulkan's validation messages). The
 // suite (SessionConformanceTest.cpp) is instantiated once per entry, as
@@ -27,7 +27,7 @@
 namespace kiln::conformance {
 
 struct DeviceCase {
-  std::string name; ///< "reference", "vulkan", "cuda": the test name suffix.
+  std::string name; ///< "reference", "vulkan", "cuda", "cpu": the test name suffix.
   /// Empty when this machine has the device, else why not (the driver's message).
   std::function<std::string()> unavailableReason;
   /// Opens a session for `plan` (Vulkan: validation and synchronization validation on).
@@ -45,9 +45,7 @@ struct DeviceCase {
 /// Every device of the runtime that runs the whole suite, present on this machine or not.
 std::vector<DeviceCase> allDevices();
 
-/// The native CPU device (runtime/cpu, two threads). Its target compiles pointwise kernels
-/// and matmuls without epilogue only, so it runs the op registry's forward samples whose
-/// kernels it compiles (the others are skipped with the compiler's reason), not the suite.
+/// The native CPU device (runtime/cpu, two threads).
 DeviceCase cpuDevice();
 
 inline std::ostream &operator<<(std::ostream &out, const DeviceCase &device) {

@@ -18,7 +18,6 @@
 #include "kiln/Codegen/Codegen.h"
 
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/Parser/Parser.h"
 #include "gtest/gtest.h"
 
 #include <tuple>
@@ -105,33 +104,9 @@ protected:
 };
 
 class OpForwardConformance : public OpConformanceTest {};
-class OpForwardCpuConformance : public OpConformanceTest {};
 class OpVjpConformance : public OpConformanceTest {};
 
 TEST_P(OpForwardConformance, MatchesRegistryReference) {
-  ops_test::checkForward(sample(), device_, *context_);
-}
-
-// The CPU target compiles some kernel kinds only: a sample it refuses is skipped with the
-// compiler's reason; every other failure (parsing, any other diagnostic) fails the test.
-TEST_P(OpForwardCpuConformance, MatchesRegistryReference) {
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(ops_test::forwardModule(sample()), context_.get());
-  ASSERT_TRUE(module) << ops_test::forwardModule(sample());
-  std::string diagnostics;
-  {
-    mlir::ScopedDiagnosticHandler handler(context_.get(), [&](mlir::Diagnostic &d) {
-      diagnostics += d.str() + "\n";
-      return mlir::success();
-    });
-    codegen::CodegenOptions options;
-    options.targets = {plan::TARGET_CPU};
-    if (mlir::failed(codegen::compileToPlan(*module, options))) {
-      if (diagnostics.find("the CPU target") != std::string::npos)
-        GTEST_SKIP() << diagnostics;
-      FAIL() << "codegen failed:\n" << diagnostics;
-    }
-  }
   ops_test::checkForward(sample(), device_, *context_);
 }
 
@@ -147,10 +122,6 @@ std::string opCaseName(const ::testing::TestParamInfo<OpCase> &info) {
 
 INSTANTIATE_TEST_SUITE_P(Devices, OpForwardConformance,
                          ::testing::Combine(::testing::ValuesIn(allDevices()),
-                                            ::testing::ValuesIn(ops_test::sampleIndices(false))),
-                         opCaseName);
-INSTANTIATE_TEST_SUITE_P(Devices, OpForwardCpuConformance,
-                         ::testing::Combine(::testing::Values(cpuDevice()),
                                             ::testing::ValuesIn(ops_test::sampleIndices(false))),
                          opCaseName);
 INSTANTIATE_TEST_SUITE_P(Devices, OpVjpConformance,

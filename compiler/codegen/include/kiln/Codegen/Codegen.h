@@ -1,6 +1,6 @@
 //===- Codegen.h - From a graph-dialect training step to a plan -*- C++ -*-===//
 //
-// The back half of the compiler for the Vulkan and CUDA targets: turns a graph-dialect
+// The back half of the compiler for every target (Vulkan, CUDA, CPU): turns a graph-dialect
 // module (after kiln::addTrainingStepPipeline) into a kiln.plan.Plan that a
 // runtime executes as one submission per step.
 //
@@ -56,8 +56,9 @@ struct CodegenOptions {
   /// transient buffers packed into one arena, barriers placed by overlapping bytes.
   bool planMemory = true;
   /// The targets every kernel is compiled for: SPIR-V for Vulkan, PTX for CUDA (sm_80, which
-  /// the driver compiles for every device of compute capability 8.0 and newer).
-  std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA};
+  /// the driver compiles for every device of compute capability 8.0 and newer), native code
+  /// for the CPU (x86-64-v3, x86-64-v4 and aarch64 images). All three by default.
+  std::vector<plan::Target> targets = {plan::TARGET_VULKAN, plan::TARGET_CUDA, plan::TARGET_CPU};
   /// Called with the module after each pass code generation runs on its copy of the module
   /// (kiln-fuse, kiln-emit-kernels and the exec passes), with the pass's argument (for IR
   /// dumps).
