@@ -24,8 +24,22 @@ namespace kiln::exec {
 
 namespace {
 
-/// Where a kernel's CPU code module keeps its scratch bytes per thread until the images.
+/// Where a kernel's CPU code variant keeps its tile count and scratch bytes per thread until
+/// the images.
 constexpr llvm::StringLiteral kScratchAttrName = "kiln.cpu_scratch_bytes";
+constexpr llvm::StringLiteral kTilesAttrName = "kiln.cpu_tile_count";
+
+/// The code variants of a kernel: 8 f32 lanes (AVX2, NEON) and 16 (AVX-512), each a module
+/// nested in the kernel's code module.
+struct Variant {
+  llvm::StringLiteral name;
+  int64_t lanes;
+};
+constexpr std::array<Variant, 2> kVariants = {Variant{"lanes8", 8}, Variant{"lanes16", 16}};
+
+llvm::StringRef variantOf(targets::CpuIsa isa) {
+  return isa == targets::CpuIsa::X86_64_V4 ? "lanes16" : "lanes8";
+}
 
 constexpr std::array<targets::CpuIsa, 3> kIsas = {
     targets::CpuIsa::X86_64_V3, targets::CpuIsa::X86_64_V4, targets::CpuIsa::AArch64};
@@ -47,72 +61,97 @@ FailureOr<ModuleOp> createCodeModule(ModuleOp module, Location loc, llvm::String
   return builder.create<ModuleOp>(loc, StringRef(name));
 }
 
-void recordCpuCode(ModuleOp code, const kernels::CpuKernelInfo &info, KernelOp kernel) {
-  Builder builder(code.getContext());
-  code->setAttr(kScratchAttrName,
-                builder.getI64IntegerAttr(static_cast<int64_t>(info.scratchBytes)));
-  kernel.setCpuCodeAttr(FlatSymbolRefAttr::get(code.getSymNameAttr()));
-  kernel.setCpuTileCountAttr(builder.getI64IntegerAttr(info.tileCount));
+/// Emits every variant of a kernel with `emit(into, config)` into the kernel's code module
+/// and records it on `kernel` (its cpu_tile_count is the 8-lane variant's, the baseline's).
+LogicalResult addVariants(
+    ModuleOp module, Location loc, llvm::StringRef name, KernelOp kernel,
+    llvm::function_ref<FailureOr<kernels::CpuKernelInfo>(ModuleOp, const kernels::TargetConfig &)>
+        emit) {
+  FailureOr<ModuleOp> code = createCodeModule(module, loc, name);
+  if (failed(code))
+    return failure();
+  Builder builder(module.getContext());
+  OpBuilder nested = OpBuilder::atBlockEnd(code->getBody());
+  std::optional<uint32_t> baselineTiles;
+  for (const Variant &variant : kVariants) {
+    auto into = nested.create<ModuleOp>(loc, StringRef(variant.name));
+    FailureOr<kernels::CpuKernelInfo> info =
+        emit(into, kernels::TargetConfig::cpuTarget(variant.lanes));
+    if (failed(info)) {
+      code->erase();
+      return failure();
+    }
+    into->setAttr(kScratchAttrName,
+                  builder.getI64IntegerAttr(static_cast<int64_t>(info->scratchBytes)));
+    into->setAttr(kTilesAttrName, builder.getI64IntegerAttr(info->tileCount));
+    if (!baselineTiles)
+      baselineTiles = info->tileCount;
+  }
+  kernel.setCpuCodeAttr(FlatSymbolRefAttr::get(code->getSymNameAttr()));
+  kernel.setCpuTileCountAttr(builder.getI64IntegerAttr(*baselineTiles));
+  return success();
 }
 
 } // namespace
 
 LogicalResult addCpuKernel(ModuleOp module, func::FuncOp callee, llvm::StringRef kind,
                            KernelOp kernel) {
-  FailureOr<ModuleOp> code = createCodeModule(module, callee.getLoc(), callee.getSymName());
-  if (failed(code))
-    return failure();
-  FailureOr<kernels::CpuKernelInfo> info =
-      kernels::emitCpuKernel(callee, *code, kernels::TargetConfig::cpuTarget());
-  if (failed(info)) {
-    code->erase();
+  LogicalResult added = addVariants(
+      module, callee.getLoc(), callee.getSymName(), kernel,
+      [&](ModuleOp into, const kernels::TargetConfig &config) {
+        return kernels::emitCpuKernel(callee, into, config);
+      });
+  if (failed(added))
     return emitError(callee.getLoc())
            << "the CPU target cannot compile " << kind << " kernel @" << callee.getSymName()
            << " (see the error above); compile with --target vulkan|cuda";
-  }
-  recordCpuCode(*code, *info, kernel);
   return success();
 }
 
 LogicalResult addCpuMaskConversion(ModuleOp module, Location loc, llvm::StringRef name,
                                    int64_t count, bool pack, KernelOp kernel) {
-  FailureOr<ModuleOp> code = createCodeModule(module, loc, name);
-  if (failed(code))
-    return failure();
-  FailureOr<kernels::CpuKernelInfo> info = kernels::emitCpuMaskConversion(
-      *code, loc, name, count, pack, kernels::TargetConfig::cpuTarget());
-  if (failed(info)) {
-    code->erase();
-    return failure();
-  }
-  recordCpuCode(*code, *info, kernel);
-  return success();
+  return addVariants(module, loc, name, kernel,
+                     [&](ModuleOp into, const kernels::TargetConfig &config) {
+                       return kernels::emitCpuMaskConversion(into, loc, name, count, pack,
+                                                             config);
+                     });
 }
 
 LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
   Builder builder(module.getContext());
-  OwningOpRef<ModuleOp> all = ModuleOp::create(plan.getLoc());
+  // One module of every kernel's function per variant, in plan order.
+  llvm::StringMap<OwningOpRef<ModuleOp>> all;
+  llvm::StringMap<llvm::SmallVector<ModuleOp>> variantsOf;
+  for (const Variant &variant : kVariants)
+    all[variant.name] = ModuleOp::create(plan.getLoc());
   llvm::SmallVector<KernelOp> kernels;
   llvm::SmallVector<ModuleOp> codes;
-  llvm::SmallVector<int64_t> scratchBytes;
   for (auto kernel : plan.getBlock().getOps<KernelOp>()) {
     std::optional<StringRef> name = kernel.getCpuCode();
-    auto code = name ? SymbolTable::lookupSymbolIn(module, *name) : nullptr;
-    if (!code || !llvm::isa<ModuleOp>(code) || !kernel.getCpuTileCount())
+    auto code = name ? llvm::dyn_cast_or_null<ModuleOp>(SymbolTable::lookupSymbolIn(module, *name))
+                     : ModuleOp();
+    if (!code || !kernel.getCpuTileCount())
       return kernel.emitOpError("has no CPU code but the plan targets cpu");
-    for (Operation &op : llvm::cast<ModuleOp>(code).getBody()->getOperations())
-      all->getBody()->push_back(op.clone());
+    for (const Variant &variant : kVariants) {
+      auto nested = llvm::dyn_cast_or_null<ModuleOp>(SymbolTable::lookupSymbolIn(code, variant.name));
+      if (!nested || !nested->getAttrOfType<IntegerAttr>(kTilesAttrName) ||
+          !nested->getAttrOfType<IntegerAttr>(kScratchAttrName))
+        return kernel.emitOpError("internal compiler error: its CPU code has no ")
+               << variant.name << " variant";
+      for (Operation &op : nested.getBody()->getOperations())
+        all[variant.name]->getBody()->push_back(op.clone());
+      variantsOf[variant.name].push_back(nested);
+    }
     kernels.push_back(kernel);
-    codes.push_back(llvm::cast<ModuleOp>(code));
-    auto scratch = code->getAttrOfType<IntegerAttr>(kScratchAttrName);
-    scratchBytes.push_back(scratch ? scratch.getInt() : 0);
+    codes.push_back(code);
   }
   if (kernels.empty())
     return success(); // no code to run, so no image (the runtime loads none)
   llvm::SmallVector<NamedAttribute> images;
   llvm::SmallVector<llvm::SmallVector<Attribute>> entries(kernels.size());
   for (targets::CpuIsa isa : kIsas) {
-    FailureOr<targets::CpuImage> image = targets::compileCpuImage(*all, isa);
+    llvm::StringRef variant = variantOf(isa);
+    FailureOr<targets::CpuImage> image = targets::compileCpuImage(*all[variant], isa);
     if (failed(image))
       return plan.emitOpError("cannot be compiled: the CPU target cannot compile its kernels for ")
              << targets::cpuIsaName(isa) << " (see the error above); compile with --target "
@@ -129,8 +168,10 @@ LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
           builder.getNamedAttr("isa", builder.getStringAttr(targets::cpuIsaName(isa))),
           builder.getNamedAttr("offset",
                                builder.getI64IntegerAttr(static_cast<int64_t>(offset->second))),
-          builder.getNamedAttr("tile_count", builder.getI64IntegerAttr(*kernel.getCpuTileCount())),
-          builder.getNamedAttr("scratch_bytes", builder.getI64IntegerAttr(scratchBytes[position])),
+          builder.getNamedAttr("tile_count",
+                               variantsOf[variant][position]->getAttr(kTilesAttrName)),
+          builder.getNamedAttr("scratch_bytes",
+                               variantsOf[variant][position]->getAttr(kScratchAttrName)),
       }));
     }
     std::string bytes(image->bytes.begin(), image->bytes.end());

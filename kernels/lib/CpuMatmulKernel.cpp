@@ -11,7 +11,7 @@
 //     per k, cpuMatmulVectors loads of the packed panel, MR broadcasts of lhs(i, kk);
 //  3. epilogue: the accumulators go to a block in scratch, and the kernel's epilogue (bias,
 //     activation, every returned value) runs per element through the value emitter with the
-//     product provided from the block, widened to vectors by vectorizeCpuLoop.
+//     product provided from the block, row by row, widened to vectors by vectorizeCpuLoop.
 // Rows past a multiple of MR get a block of their own size; there is no split of k, so each
 // element is one fixed chain of fmas whichever thread computes it.
 //
@@ -152,20 +152,25 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
         for (int64_t v = 0; v < vectors; ++v)
           b.create<vector::StoreOp>(loc, depth.getResult(r * vectors + v), scratch,
                                     ValueRange{index(blockOffset + r * panel + v * lanes)});
-      for (int64_t r = 0; r < rows; ++r) {
+      // The epilogue, row by row of the block (a loop: one copy of its code per block shape).
+      auto blockRow = b.create<scf::ForOp>(loc, index(0), index(rows), index(1));
+      {
+        OpBuilder::InsertionGuard rowGuard(b);
+        b.setInsertionPointToStart(blockRow.getBody());
+        Value r = blockRow.getInductionVar();
+        Value row = add(firstRow, r);
+        Value blockStart = add(index(blockOffset), mul(r, panel));
         auto columns = b.create<scf::ForOp>(loc, index(0), index(width), index(1));
         {
           OpBuilder::InsertionGuard epilogueGuard(b);
           b.setInsertionPointToStart(columns.getBody());
           Value c = columns.getInductionVar();
-          Value row = add(firstRow, index(r));
           Value column = add(firstColumn, c);
           Index idx = batchIdx;
           idx.push_back(row);
           idx.push_back(column);
           context.beginSite(idx, resultShape, add(resultBase, add(mul(row, n), column)));
-          context.provided[product] =
-              b.create<memref::LoadOp>(loc, scratch, add(index(blockOffset + r * panel), c));
+          context.provided[product] = b.create<memref::LoadOp>(loc, scratch, add(blockStart, c));
           if (failed(context.storeResults(all, idx)))
             return failure();
         }

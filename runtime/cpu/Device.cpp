@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -51,14 +52,24 @@ std::span<std::byte> Device::inputStaging(uint32_t slot) {
   return {slots_[slot]->staging.data, slots_[slot]->staging.bytes};
 }
 
-void Device::runPhase(const Phase &phase, uint32_t participant) {
+void Device::runPhase(const Phase &phase, uint32_t participant, bool profiled) {
   if (participant == 0)
     copyAll(phase.copies);
   void *scratch = scratchStride_ == 0 ? nullptr : scratch_.data + scratchStride_ * participant;
   for (const ResolvedDispatch &dispatch : phase.dispatches) {
     TileRange range = tileRange(dispatch.tiles, participant, threads_);
-    if (range.begin < range.end)
+    if (range.begin >= range.end)
+      continue;
+    if (!profiled) {
       dispatch.function(dispatch.bindings.data(), range.begin, range.end, scratch);
+      continue;
+    }
+    auto start = std::chrono::steady_clock::now();
+    dispatch.function(dispatch.bindings.data(), range.begin, range.end, scratch);
+    kernelNanoseconds_[participant][dispatch.kernel] += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             start)
+            .count());
   }
 }
 
@@ -66,8 +77,20 @@ absl::Status Device::submit(uint32_t index, const std::string &) {
   Slot &slot = *slots_[index];
   auto start = std::chrono::steady_clock::now();
   copyAll(slot.inputs);
-  for (const Phase &phase : slot.phases)
-    team_->run([&](uint32_t participant) { runPhase(phase, participant); });
+  // The training step (slot 0) is profiled per kernel: two clock reads per dispatch.
+  bool profiled = index == 0;
+  if (profiled && kernelNanoseconds_.empty())
+    kernelNanoseconds_.assign(threads_, std::vector<uint64_t>(functions_.size(), 0));
+  for (const Phase &phase : slot.phases) {
+    auto phaseStart = std::chrono::steady_clock::now();
+    team_->run([&](uint32_t participant) { runPhase(phase, participant, profiled); });
+    if (profiled)
+      phaseNanoseconds_ += static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                               phaseStart)
+              .count());
+  }
+  ++slot.runs;
   copyAll(slot.outputs);
   slot.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return absl::OkStatus();
@@ -111,6 +134,35 @@ session::DeviceStats Device::stats() const {
       {"threads", absl::StrCat(threads_)},
       {"phases_per_step", absl::StrCat(slots_.empty() ? 0 : slots_.front()->phases.size())},
   };
+  uint64_t runs = slots_.empty() ? 0 : slots_.front()->runs;
+  if (runs > 0 && !kernelNanoseconds_.empty()) {
+    std::vector<uint64_t> total(functions_.size(), 0);
+    uint64_t all = 0;
+    for (const std::vector<uint64_t> &row : kernelNanoseconds_)
+      for (size_t kernel = 0; kernel < row.size(); ++kernel) {
+        total[kernel] += row[kernel];
+        all += row[kernel];
+      }
+    std::vector<size_t> order(total.size());
+    for (size_t kernel = 0; kernel < order.size(); ++kernel)
+      order[kernel] = kernel;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return total[a] > total[b]; });
+    std::string profile = "[";
+    for (size_t kernel : order) {
+      if (total[kernel] == 0)
+        continue;
+      absl::StrAppend(&profile, profile.size() > 1 ? ", " : "", "{\"kernel\": ",
+                      jsonString(plan_->kernels(static_cast<int>(kernel)).name()),
+                      ", \"seconds_per_step\": ",
+                      jsonNumber(static_cast<double>(total[kernel]) * 1e-9 / runs),
+                      ", \"share\": ", jsonNumber(static_cast<double>(total[kernel]) / all), "}");
+    }
+    profile += "]";
+    stats.members.push_back({"kernel_profile", profile});
+    stats.members.push_back(
+        {"phase_seconds_per_step", jsonNumber(static_cast<double>(phaseNanoseconds_) * 1e-9 / runs)});
+  }
   return stats;
 }
 

@@ -209,6 +209,10 @@ absl::Status Session::step(const TensorMap &inputs) {
   slot.inFlight = true;
   slot.used = true;
   slot.stepIndex = stepsSubmitted_;
+  // A device that runs the step inside submit() (cpu, reference) has finished now: its host
+  // step time ends here, not when the next step's staging waits for the slot.
+  if (device_->finished(slot.handle))
+    completeSlot(slot);
   ++stepsSubmitted_;
   ++stepSubmits_;
   dispatchesSubmitted_ += train.dispatches;

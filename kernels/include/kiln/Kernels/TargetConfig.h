@@ -45,12 +45,16 @@ struct TargetConfig {
 
   /// The schedule of the Vulkan and CUDA targets.
   static TargetConfig gpu() { return TargetConfig(); }
-  /// The schedule of the CPU target.
-  static TargetConfig cpuTarget() {
+  /// The schedule of the CPU target for vectors of `lanes` f32 (8: AVX2 and NEON, 6x16
+  /// matmul tiles as BLIS's on Zen 3; 16: AVX-512, 8x32 tiles, 16 of the 32 zmm registers
+  /// accumulating).
+  static TargetConfig cpuTarget(int64_t lanes = 8) {
     TargetConfig config;
     config.cpu = true;
     config.minReductionThreads = 1;
     config.maxReductionThreads = 1;
+    config.cpuLanes = lanes;
+    config.cpuMatmulRows = lanes >= 16 ? 8 : 6;
     return config;
   }
 

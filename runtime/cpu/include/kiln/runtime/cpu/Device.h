@@ -43,7 +43,11 @@ public:
   /// load() fails with FailedPrecondition when the plan carries no image the host can run
   /// (naming both lists) and with CodeImage::load's or CodeImage::entry's error naming the ISA,
   /// the kernel and the offset; ResourceExhausted naming the buffer when memory runs out.
-  /// stats() adds "isa", "threads" and "phases_per_step".
+  /// stats() adds "isa", "threads", "phases_per_step" and "kernel_profile": per kernel, the
+  /// seconds its dispatches took per run of the training step (summed over the threads, so
+  /// 2 threads busy for 1 ms count 2 ms) and their share of all kernel time; and
+  /// "phase_seconds_per_step", the step's phases timed on the calling thread (barrier waits
+  /// included).
   KILN_SESSION_DEVICE_OVERRIDES;
 
   uint32_t threads() const { return threads_; }
@@ -58,6 +62,7 @@ private:
   };
   struct ResolvedDispatch {
     KernelFunction function = nullptr;
+    uint32_t kernel = 0;
     std::vector<void *> bindings;
     uint32_t tiles = 0;
   };
@@ -77,12 +82,13 @@ private:
     std::vector<Phase> phases;
     bool timed = false;
     double seconds = 0;
+    uint64_t runs = 0;
   };
 
   absl::StatusOr<Allocation> allocate(uint64_t bytes, const std::string &what);
   absl::Status loadCode();
   absl::Status allocateBuffers();
-  void runPhase(const Phase &phase, uint32_t participant);
+  void runPhase(const Phase &phase, uint32_t participant, bool profiled);
 
   uint32_t threads_;
   const plan::Plan *plan_ = nullptr;
@@ -97,6 +103,10 @@ private:
   uint64_t memoryBytes_ = 0;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<ThreadTeam> team_;
+  /// Nanoseconds per participant and kernel in the training step's runs (slot 0's program);
+  /// each participant writes its own row only.
+  std::vector<std::vector<uint64_t>> kernelNanoseconds_;
+  uint64_t phaseNanoseconds_ = 0;
 };
 
 } // namespace kiln::cpu
