@@ -50,7 +50,8 @@ std::vector<std::string> hostIsas() {
   return isas;
 }
 
-Device::Device(uint32_t threads) : threads_(threads == 0 ? defaultThreadCount() : threads) {}
+Device::Device(uint32_t threads, std::string isa)
+    : threads_(threads == 0 ? defaultThreadCount() : threads), requestedIsa_(std::move(isa)) {}
 
 Device::~Device() {
   team_.reset();
@@ -83,6 +84,13 @@ absl::Status Device::loadCode() {
   if (plan_->kernels().empty())
     return absl::OkStatus(); // nothing to run: the plan's outputs are copies and constants
   std::vector<std::string> host = hostIsas(), carried;
+  if (!requestedIsa_.empty()) {
+    if (std::find(host.begin(), host.end(), requestedIsa_) == host.end())
+      return absl::FailedPreconditionError(
+          absl::StrCat("the cpu image for ", requestedIsa_, " was asked for, but this CPU runs ",
+                       host.empty() ? std::string("no known ISA") : absl::StrJoin(host, ", ")));
+    host = {requestedIsa_};
+  }
   const plan::CpuImage *chosen = nullptr;
   for (const plan::CpuImage &image : plan_->cpu_images())
     carried.push_back(image.isa());

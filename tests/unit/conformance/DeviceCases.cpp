@@ -68,24 +68,27 @@ DeviceCase cudaCase() {
   return device;
 }
 
-} // namespace
-
-DeviceCase cpuDevice() {
+/// The native CPU device (runtime/cpu, two threads) running the image for `isa` (empty: the
+/// best this CPU runs).
+DeviceCase cpuDevice(std::string name, std::string isa) {
   DeviceCase device;
-  device.name = "cpu";
-  device.unavailableReason = [] {
+  device.name = name;
+  device.unavailableReason = [isa] {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return std::string();
-    return std::string("this CPU lacks AVX2 or FMA, which the plans' x86-64-v3 image needs");
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+      return std::string("this CPU lacks AVX2 or FMA, which the plans' x86-64-v3 image needs");
+    if (isa == "x86-64-v4" && !__builtin_cpu_supports("avx512f"))
+      return std::string("this CPU lacks AVX-512, which the x86-64-v4 image needs");
+    return std::string();
 #else
     return std::string("the plans' cpu images run on x86-64 (v3 or v4) here, and this host is "
                        "not x86-64 (its aarch64 image is compile-only in this suite)");
 #endif
   };
-  device.create = [](plan::Plan plan) {
+  device.create = [isa](plan::Plan plan) {
     cpu::SessionOptions options;
     options.threads = 2;
+    options.isa = isa;
     return cpu::createSession(std::move(plan), options);
   };
   device.validationMessages = [](const session::Session &) { return std::vector<std::string>(); };
@@ -93,8 +96,13 @@ DeviceCase cpuDevice() {
   return device;
 }
 
+} // namespace
+
 std::vector<DeviceCase> allDevices() {
-  return {referenceCase(), vulkanCase(), cudaCase(), cpuDevice()};
+  // The cpu device with the best image this CPU runs, and with the x86-64-v3 baseline (8-lane
+  // code) where that is not v3 already, so an AVX-512 host tests both.
+  return {referenceCase(), vulkanCase(), cudaCase(), cpuDevice("cpu", ""),
+          cpuDevice("cpuv3", "x86-64-v3")};
 }
 
 } // namespace kiln::conformance

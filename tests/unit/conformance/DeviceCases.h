@@ -27,7 +27,7 @@
 namespace kiln::conformance {
 
 struct DeviceCase {
-  std::string name; ///< "reference", "vulkan", "cuda", "cpu": the test name suffix.
+  std::string name; ///< "reference", "vulkan", "cuda", "cpu", "cpuv3": the test name suffix.
   /// Empty when this machine has the device, else why not (the driver's message).
   std::function<std::string()> unavailableReason;
   /// Opens a session for `plan` (Vulkan: validation and synchronization validation on).
@@ -44,9 +44,6 @@ struct DeviceCase {
 
 /// Every device of the runtime that runs the whole suite, present on this machine or not.
 std::vector<DeviceCase> allDevices();
-
-/// The native CPU device (runtime/cpu, two threads).
-DeviceCase cpuDevice();
 
 inline std::ostream &operator<<(std::ostream &out, const DeviceCase &device) {
   return out << device.name;

@@ -37,7 +37,8 @@ std::vector<std::string> hostIsas();
 class Device : public session::Device {
 public:
   /// A device whose team has `threads` participants (0: defaultThreadCount()).
-  explicit Device(uint32_t threads);
+  /// `isa` empty: the best image the plan carries that this CPU runs; else that image.
+  explicit Device(uint32_t threads, std::string isa = {});
   ~Device() override;
 
   /// load() fails with FailedPrecondition when the plan carries no image the host can run
@@ -91,6 +92,7 @@ private:
   void runPhase(const Phase &phase, uint32_t participant, bool profiled);
 
   uint32_t threads_;
+  std::string requestedIsa_;
   const plan::Plan *plan_ = nullptr;
   std::unique_ptr<CodeImage> image_;
   std::vector<KernelFunction> functions_; // per kernel

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 
 #include <chrono>
+#include <string>
 #include <cstdint>
 #include <memory>
 
@@ -30,6 +31,9 @@ struct SessionOptions {
   /// Participants of the thread team (the calling thread and threads-1 workers); 0 means
   /// the cores this process may run on. Results do not depend on it (cpu-runtime.md).
   uint32_t threads = 0;
+  /// The image to run ("x86-64-v3", ...); empty: the best the plan carries that this CPU runs.
+  /// One this CPU cannot run is refused at creation.
+  std::string isa;
   /// How long step(), output(), run(), variable() and setVariable() wait.
   std::chrono::seconds waitTimeout{600};
 };
