@@ -46,11 +46,10 @@ sequence of one step and its memory plan.
 Options:
   -o, --output PATH        the plan to write (required)
   --target vulkan|cuda|cpu|all
-                           the kernels' targets (default all = vulkan and cuda: one plan
-                           runs on both). cpu: native images for x86-64-v3, x86-64-v4 and
-                           aarch64; it compiles pointwise kernels and matmuls without
-                           epilogue only, and refuses any other kernel by name (the samples
-                           need more, so all does not include cpu yet)
+                           the kernels' targets (default all = vulkan, cuda and cpu: one
+                           plan runs on every device; kiln train --device auto picks).
+                           cpu: native images for x86-64-v3, x86-64-v4 and aarch64 (kiln
+                           train --device cpu runs the best this host can)
   --no-fusion              one kernel per compute op (for comparison and debugging)
   --explain-fusion         report every fusion kiln-fuse refused, and why (remarks, to stderr)
   --optimizer sgd|adam|adamw
