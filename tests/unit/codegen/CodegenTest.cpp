@@ -422,11 +422,15 @@ TEST_F(CodegenTest, MetadataNamesModelVersionTargetAndSourceModule) {
   EXPECT_EQ(metadata.model_name(), "mlp");
   EXPECT_EQ(metadata.compiler_version(), codegen::compilerVersion());
   EXPECT_EQ(std::string(codegen::compilerVersion()).rfind("kiln ", 0), 0u);
-  ASSERT_EQ(metadata.targets_size(), 2);
+  // Every target by default.
+  ASSERT_EQ(metadata.targets_size(), 3);
   EXPECT_EQ(metadata.targets(0), plan::TARGET_VULKAN);
   EXPECT_EQ(metadata.targets(1), plan::TARGET_CUDA);
+  EXPECT_EQ(metadata.targets(2), plan::TARGET_CPU);
+  EXPECT_EQ(plan->cpu_images_size(), 3);
   for (const plan::Kernel &kernel : plan->kernels()) {
     EXPECT_FALSE(kernel.spirv().empty()) << kernel.name();
+    EXPECT_EQ(kernel.cpu_entries_size(), 3) << kernel.name();
     // sm_80 PTX, which the driver compiles for every device of compute capability 8.0 or newer.
     ASSERT_EQ(kernel.ptx_code_size(), 1) << kernel.name();
     EXPECT_EQ(kernel.ptx_code(0).arch(), "sm_80");
