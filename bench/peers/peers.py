@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""bench/peers/peers.py: the peers' side of bench/peers/run.sh, and its summary.
+
+  peers.py train --peer torch-eager|torch-compile|jax --arch 784-512-512-10 --batch 128
+                 --steps N --warmup W --threads T --out RESULT.json
+      Trains the MLP (ReLU hidden layers, mean softmax cross entropy, Adam lr 1e-3,
+      beta1 0.9, beta2 0.999, eps 1e-8) on synthetic data (a few fixed random batches,
+      made before timing), W untimed steps and then N timed ones, each step ended by reading
+      its loss; writes the median step time. A peer that cannot be imported or fails writes
+      {"error": "..."} and exits 0: run.sh reports it as absent.
+  peers.py kiln --kiln BIN --plan P --device cpu|vulkan|reference --runner NAME --arch A
+                --batch B --steps N --threads T --out RESULT.json [--error MESSAGE]
+      Runs `kiln train P --data synthetic --steps N --device D [--threads T] --stats-json`
+      and writes its step_seconds (the median host step time) with the run's name, model and
+      threads; a failure (or --error, for a plan that did not compile) writes {"error"}.
+  peers.py machine
+      Prints the machine facts the summary uses (JSON).
+  peers.py summary WORK
+      Reads WORK/machine.json and WORK/results/*.json (one per run: run.sh's Kiln runs and the peers') and prints the table.
+
+For JAX the thread count must be set before jax is imported; run.sh sets XLA_FLAGS and pins
+every run to T cores with taskset.
+"""
+
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+
+
+def widths(arch):
+    return [int(w) for w in arch.split("-")]
+
+
+def flops_per_step(arch, batch):
+    """3 matmuls per layer (forward, dW, dX) of 2*B*in*out flops each; the first layer's dX
+    is not computed (its input is data), so it is not counted. Elementwise work (bias, ReLU,
+    softmax, Adam) is left out."""
+    w = widths(arch)
+    total = 0
+    for layer, (fan_in, fan_out) in enumerate(zip(w, w[1:])):
+        total += (3 if layer > 0 else 2) * 2 * batch * fan_in * fan_out
+    return total
+
+
+def error_result(args, message):
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads, "error": message}
+
+
+def train_torch(args, compiled):
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)
+    w = widths(args.arch)
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(w, w[1:])):
+        layers.append(torch.nn.Linear(fan_in, fan_out))
+        if i + 2 < len(w):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    adam = "fused"
+    try:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        adam = "default"
+    rng = np.random.default_rng(0)
+    batches = [(torch.from_numpy(rng.standard_normal((args.batch, w[0]), dtype=np.float32)),
+                torch.from_numpy(rng.integers(0, w[-1], args.batch)).long()) for _ in range(8)]
+    loss_fn = torch.nn.functional.cross_entropy
+
+    def step_fn(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(forward(x), y)
+        loss.backward()
+        opt_step()
+        return loss
+
+    if compiled:
+        forward = torch.compile(model)
+        opt_step = torch.compile(opt.step)
+    else:
+        forward = model
+        opt_step = opt.step
+
+    times = []
+    compile_start = time.perf_counter()
+    for i in range(args.warmup + args.steps):
+        x, y = batches[i % len(batches)]
+        start = time.perf_counter()
+        loss = step_fn(x, y).item()
+        end = time.perf_counter()
+        if i == 0:
+            first = end - compile_start
+        if i >= args.warmup:
+            times.append(end - start)
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
+            "step_seconds": statistics.median(times), "first_step_seconds": first,
+            "final_loss": loss, "version": f"torch {torch.__version__}",
+            "notes": f"Adam {adam}; torch threads {torch.get_num_threads()}"}
+
+
+def train_jax(args):
+    import numpy as np
+    import jax
+    import jax.numpy as jnp
+
+    w = widths(args.arch)
+    key = jax.random.PRNGKey(0)
+    params = []
+    for fan_in, fan_out in zip(w, w[1:]):
+        key, k = jax.random.split(key)
+        bound = 1.0 / np.sqrt(fan_in)
+        params.append((jax.random.uniform(k, (fan_in, fan_out), jnp.float32, -bound, bound),
+                       jnp.zeros((fan_out,), jnp.float32)))
+    # m and v are separate buffers: the step donates its whole state.
+    state = (params, jax.tree_util.tree_map(jnp.zeros_like, params),
+             jax.tree_util.tree_map(jnp.zeros_like, params), jnp.zeros((), jnp.float32))
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 1e-3
+
+    def loss_fn(params, x, y):
+        h = x
+        for i, (weight, bias) in enumerate(params):
+            h = h @ weight + bias
+            if i + 1 < len(params):
+                h = jax.nn.relu(h)
+        logp = jax.nn.log_softmax(h)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    def step(state, x, y):
+        params, m, v, t = state
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
+        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v)
+        return (params, m, v, t), loss
+
+    step = jax.jit(step, donate_argnums=(0,))
+    rng = np.random.default_rng(0)
+    batches = [(jnp.asarray(rng.standard_normal((args.batch, w[0]), dtype=np.float32)),
+                jnp.asarray(rng.integers(0, w[-1], args.batch).astype(np.int32)))
+               for _ in range(8)]
+    times = []
+    compile_start = time.perf_counter()
+    for i in range(args.warmup + args.steps):
+        x, y = batches[i % len(batches)]
+        start = time.perf_counter()
+        state, loss = step(state, x, y)
+        loss = float(loss.block_until_ready())
+        end = time.perf_counter()
+        if i == 0:
+            first = end - compile_start
+        if i >= args.warmup:
+            times.append(end - start)
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
+            "step_seconds": statistics.median(times), "first_step_seconds": first,
+            "final_loss": loss, "version": f"jax {jax.__version__}",
+            "notes": "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
+
+
+def command_train(args):
+    try:
+        if args.peer == "torch-eager":
+            result = train_torch(args, compiled=False)
+        elif args.peer == "torch-compile":
+            result = train_torch(args, compiled=True)
+        elif args.peer == "jax":
+            result = train_jax(args)
+        else:
+            result = error_result(args, f"unknown peer '{args.peer}'")
+    except ImportError as e:
+        result = error_result(args, f"absent: {e}")
+    except Exception as e:  # a peer that fails is reported, not a crash of the benchmark
+        first = (str(e).strip().splitlines() or [""])[0]
+        result = error_result(args, f"failed: {type(e).__name__}: {first[:200]}")
+    result["batch"] = args.batch
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def command_kiln(args):
+    import subprocess
+    import tempfile
+
+    result = {"runner": args.runner, "arch": args.arch, "threads": args.threads,
+              "batch": args.batch}
+    if args.error:
+        result["error"] = args.error
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            stats = os.path.join(tmp, "stats.json")
+            command = [args.kiln, "train", args.plan, "--data", "synthetic", "--steps",
+                       str(args.steps), "--device", args.device, "--log-every", "0",
+                       "--stats-json", stats]
+            if args.device == "cpu":
+                command += ["--threads", str(args.threads)]
+            env = dict(os.environ)
+            if args.device == "vulkan":
+                env["LP_NUM_THREADS"] = str(args.threads)
+            done = subprocess.run(command, capture_output=True, text=True, env=env)
+            with open(args.out + ".log", "w") as log:
+                log.write("$ " + " ".join(command) + "\n" + done.stdout + done.stderr)
+            if done.returncode != 0 or not os.path.exists(stats):
+                lines = [l for l in (done.stderr + done.stdout).splitlines() if l.strip()]
+                first = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "")
+                result["error"] = f"kiln {args.device}: train failed: {first.strip()[:300]}"
+            else:
+                s = json.load(open(stats))
+                result.update({"step_seconds": s.get("step_seconds"),
+                               "device_name": s.get("device_name"), "isa": s.get("isa"),
+                               "version": "kiln " + args.version,
+                               "dispatches_per_step": s.get("dispatches_per_step")})
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def machine():
+    info = {"model": platform.processor() or "?", "logical_cpus": os.cpu_count()}
+    try:
+        lscpu = os.popen("lscpu 2>/dev/null").read()
+        for key, name in (("Model name", "model"), ("CPU(s)", "logical_cpus"),
+                          ("Thread(s) per core", "threads_per_core"),
+                          ("Core(s) per socket", "cores_per_socket"), ("Socket(s)", "sockets")):
+            m = re.search(rf"^{re.escape(key)}:\s*(.+)$", lscpu, re.M)
+            if m:
+                info[name] = m.group(1).strip()
+    except OSError:
+        pass
+    flags, family, mhz = set(), None, None
+    try:
+        text = open("/proc/cpuinfo").read()
+        m = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
+        flags = set(m.group(1).split()) if m else set()
+        m = re.search(r"^cpu family\s*:\s*(\d+)", text, re.M)
+        family = int(m.group(1)) if m else None
+        mhz_values = [float(v) for v in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
+        mhz = max(mhz_values) if mhz_values else None
+    except OSError:
+        pass
+    clock_source = "/proc/cpuinfo cpu MHz"
+    try:
+        khz = int(open("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read())
+        mhz, clock_source = khz / 1000, "/sys cpuinfo_max_freq"
+    except (OSError, ValueError):
+        pass
+    vendor_amd = "AMD" in info.get("model", "") or "AMD" in open("/proc/cpuinfo").read()[:2000]
+    if "avx512f" in flags:
+        isa, lanes, pipes = "avx512", 16, 2
+        if vendor_amd and family == 25:  # Zen 4: 512-bit FMAs run as two 256-bit halves
+            pipes = 1
+    elif "avx2" in flags and "fma" in flags:
+        isa, lanes, pipes = "avx2+fma", 8, 2
+    elif platform.machine() == "aarch64":
+        isa, lanes, pipes = "neon", 4, 2
+    else:
+        isa, lanes, pipes = "sse", 4, 1
+    if os.environ.get("FMA_PIPES"):
+        pipes = int(os.environ["FMA_PIPES"])
+    info.update({"isa": isa, "f32_lanes": lanes, "fma_pipes": pipes, "mhz": mhz,
+                 "clock_source": clock_source, "cpu_family": family})
+    if mhz:
+        info["core_peak_gflops"] = pipes * lanes * 2 * mhz / 1000
+    return info
+
+
+def fmt_ms(seconds):
+    return f"{seconds * 1000:.2f}"
+
+
+def command_summary(args):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(args.work, "results", "*.json"))):
+        try:
+            runs.append(json.load(open(path)))
+        except (OSError, json.JSONDecodeError) as e:
+            runs.append({"runner": os.path.basename(path), "error": f"unreadable: {e}"})
+    m = json.load(open(os.path.join(args.work, "machine.json")))
+    peak_core = m.get("core_peak_gflops")
+    print(f"machine: {m.get('model')}, {m.get('logical_cpus')} logical CPUs "
+          f"({m.get('threads_per_core', '?')} per core); {m['isa']}: {m['f32_lanes']} f32 lanes x "
+          f"{m['fma_pipes']} FMA pipes x 2 flops x {m['mhz'] or 0:.0f} MHz ({m['clock_source']}) "
+          f"= {peak_core or 0:.1f} GFLOP/s per core")
+    print("step ms: the median over rounds of each run's median step time; GFLOP/s from the "
+          "matmul flops below; % peak of the cores used (one per thread);")
+    print("x kiln: the peer's step time over Kiln's cpu device's at the same thread count "
+          "(above 1: Kiln is faster)")
+    order = ["kiln-cpu", "kiln-lavapipe", "kiln-reference", "torch-eager", "torch-compile", "jax"]
+    archs = []
+    for r in runs:
+        if r.get("arch") and r["arch"] not in archs:
+            archs.append(r["arch"])
+    for arch in archs:
+        batch = int(next((r.get("batch") for r in runs if r.get("arch") == arch and r.get("batch")),
+                         128))
+        flops = flops_per_step(arch, batch)
+        print()
+        print(f"model {arch}, batch {batch}, Adam lr 1e-3: {flops / 1e6:.1f} MFLOP per step "
+              "(3 matmuls of 2*B*in*out per layer, the first layer's dX not computed)")
+        cells = {}
+        errors = {}
+        versions = {}
+        for r in runs:
+            if r.get("arch") != arch:
+                continue
+            key = (r["runner"], int(r.get("threads", 0)))
+            if "error" in r:
+                errors.setdefault(key, r["error"])
+            elif r.get("step_seconds") is not None:
+                cells.setdefault(key, []).append(float(r["step_seconds"]))
+                if r.get("version"):
+                    versions[r["runner"]] = r["version"]
+        keys = sorted(set(cells) | set(errors),
+                      key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1]))
+        print(f"  {'runner':16}{'threads':>8}{'step ms':>10}{'GFLOP/s':>10}{'% peak':>8}"
+              f"{'x kiln':>8}  rounds")
+        for key in keys:
+            runner, threads = key
+            if key not in cells:
+                print(f"  {runner:16}{threads:>8}  {errors[key]}")
+                continue
+            median = statistics.median(cells[key])
+            gflops = flops / median / 1e9
+            peak = f"{100 * gflops / (peak_core * threads):.1f}" if peak_core and threads else "-"
+            kiln = cells.get(("kiln-cpu", threads))
+            ratio = f"{median / statistics.median(kiln):.2f}" if kiln and runner != "kiln-cpu" else "-"
+            spread = " ".join(fmt_ms(s) for s in cells[key])
+            print(f"  {runner:16}{threads:>8}{fmt_ms(median):>10}{gflops:>10.1f}{peak:>8}"
+                  f"{ratio:>8}  {spread}")
+            if key in errors:
+                print(f"  {'':24}(also failed once: {errors[key]})")
+        if versions:
+            print("  versions: " + "; ".join(f"{k}: {v}" for k, v in sorted(versions.items())))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train")
+    train.add_argument("--peer", required=True)
+    train.add_argument("--arch", default="784-512-512-10")
+    train.add_argument("--batch", type=int, default=128)
+    train.add_argument("--steps", type=int, default=100)
+    train.add_argument("--warmup", type=int, default=10)
+    train.add_argument("--threads", type=int, default=1)
+    train.add_argument("--out", required=True)
+    kiln = sub.add_parser("kiln")
+    kiln.add_argument("--kiln", default="kiln")
+    kiln.add_argument("--plan", default="")
+    kiln.add_argument("--device", default="cpu")
+    kiln.add_argument("--runner", default="kiln-cpu")
+    kiln.add_argument("--arch", required=True)
+    kiln.add_argument("--batch", type=int, default=128)
+    kiln.add_argument("--steps", type=int, default=100)
+    kiln.add_argument("--threads", type=int, default=1)
+    kiln.add_argument("--version", default="")
+    kiln.add_argument("--error", default="")
+    kiln.add_argument("--out", required=True)
+    sub.add_parser("machine")
+    summary = sub.add_parser("summary")
+    summary.add_argument("work")
+    args = parser.parse_args()
+    if args.command == "train":
+        command_train(args)
+    elif args.command == "kiln":
+        command_kiln(args)
+    elif args.command == "machine":
+        print(json.dumps(machine(), indent=1))
+    else:
+        command_summary(args)
+
+
+if __name__ == "__main__":
+    main()
