@@ -3,7 +3,7 @@
 // The compiler's x86-64-v3 image of y = tanh(x) * w + b, wrapped in a plan CpuImage with its
 // SHA-256, is accepted by runtime/cpu's CodeImage (which maps segments at their addresses and
 // checks relocations, needed libraries, TLS, initialisers and entries) and its entry computes
-// the same bytes as the flat copy CpuPointwiseTest runs.
+// the same bytes as the flat copy (CpuTestSupport's ExecutableImage) runs.
 //
 //===----------------------------------------------------------------------===//
 #include "CpuTestSupport.h"
@@ -41,9 +41,10 @@ TEST(CpuImageLoaderTest, RuntimeLoaderRunsTheCompilersImage) {
   OwningOpRef<ModuleOp> graphModule = parseModule(context, kTanhAffine);
   ASSERT_TRUE(graphModule);
   OwningOpRef<ModuleOp> kernels = ModuleOp::create(UnknownLoc::get(&context));
-  FailureOr<CpuKernelTiling> tiling =
-      buildCpuPointwiseKernel(*graphModule->getOps<func::FuncOp>().begin(), *kernels);
-  ASSERT_TRUE(succeeded(tiling));
+  FailureOr<kiln::kernels::CpuKernelInfo> info =
+      kiln::kernels::emitCpuKernel(*graphModule->getOps<func::FuncOp>().begin(), *kernels,
+                                   kiln::kernels::TargetConfig::cpuTarget());
+  ASSERT_TRUE(succeeded(info));
   FailureOr<CpuImage> image = compileCpuImage(*kernels, CpuIsa::X86_64_V3);
   ASSERT_TRUE(succeeded(image));
 
@@ -67,7 +68,7 @@ TEST(CpuImageLoaderTest, RuntimeLoaderRunsTheCompilersImage) {
   auto run = [&](auto kernel) {
     std::vector<float> y(kElements, std::nanf(""));
     void *bindings[] = {y.data(), x.data(), w.data(), b.data()};
-    kernel(bindings, 0, tiling->tileCount, nullptr);
+    kernel(bindings, 0, info->tileCount, nullptr);
     return y;
   };
   std::vector<float> fromLoader = run(*entry);

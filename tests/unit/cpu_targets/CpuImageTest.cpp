@@ -3,8 +3,9 @@
 // Kernels written directly in the LLVM, func, math and vector dialects go through
 // compileCpuImage for every ISA; llvm-readelf confirms there is no relocation and no
 // undefined symbol, llvm-objdump that the ISA's FMA instructions are there. A kernel that
-// would call libm (math.powf has no polynomial approximation) and a kernel with the wrong
-// signature are refused with diagnostics naming the kernel and the ISA.
+// would call libm (arith.remf becomes frem, which only fmodf computes; powf is expanded
+// now) and a kernel with the wrong signature are refused with diagnostics naming the kernel
+// and the ISA.
 //
 //===----------------------------------------------------------------------===//
 #include "CpuTestSupport.h"
@@ -35,9 +36,9 @@ func.func @fma16(%bindings: !llvm.ptr, %begin: i32, %end: i32, %scratch: !llvm.p
 }
 )mlir";
 
-/// y[0] = x[0] ^ x[1]: math.powf has no polynomial approximation, so it would call powf.
-constexpr const char *kPow = R"mlir(
-func.func @pow_kernel(%bindings: !llvm.ptr, %begin: i32, %end: i32, %scratch: !llvm.ptr) {
+/// y[0] = fmod(x[0], x[1]): arith.remf becomes frem, which LLVM lowers to a call of fmodf.
+constexpr const char *kFmod = R"mlir(
+func.func @fmod_kernel(%bindings: !llvm.ptr, %begin: i32, %end: i32, %scratch: !llvm.ptr) {
   %ys = llvm.getelementptr %bindings[0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
   %xs = llvm.getelementptr %bindings[1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
   %y = llvm.load %ys : !llvm.ptr -> !llvm.ptr
@@ -45,7 +46,7 @@ func.func @pow_kernel(%bindings: !llvm.ptr, %begin: i32, %end: i32, %scratch: !l
   %x1 = llvm.getelementptr %x[1] : (!llvm.ptr) -> !llvm.ptr, f32
   %a = llvm.load %x : !llvm.ptr -> f32
   %b = llvm.load %x1 : !llvm.ptr -> f32
-  %p = math.powf %a, %b : f32
+  %p = arith.remf %a, %b : f32
   llvm.store %p, %y : f32, !llvm.ptr
   return
 }
@@ -153,10 +154,10 @@ TEST_F(CpuImageTest, EachIsaUsesItsVectorFma) {
 
 TEST_F(CpuImageTest, KernelCallingLibmIsRefused) {
   DiagnosticLog log(context);
-  FailureOr<CpuImage> image = compile(kPow, CpuIsa::X86_64_V3);
+  FailureOr<CpuImage> image = compile(kFmod, CpuIsa::X86_64_V3);
   EXPECT_TRUE(failed(image));
-  EXPECT_NE(log.text().find("CPU kernel @pow_kernel for x86-64-v3 calls the external symbol "
-                            "'powf'"),
+  EXPECT_NE(log.text().find("CPU kernel @fmod_kernel for x86-64-v3 calls the external symbol "
+                            "'fmodf'"),
             std::string::npos)
       << log.text();
 }

@@ -7,6 +7,7 @@
 #include "mlir/Parser/Parser.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@ namespace kiln::targets::testing {
 mlir::DialectRegistry cpuTestRegistry() {
   mlir::DialectRegistry registry;
   registerCpuKernelDialects(registry);
+  kiln::kernels::registerCpuKernelEmitterDialects(registry);
   registry.insert<kiln::graph::GraphDialect>();
   return registry;
 }
@@ -95,6 +97,106 @@ ExecutableImage::Kernel ExecutableImage::entry(uint64_t offset) const {
   if (!memory_ || offset >= size_)
     return nullptr;
   return reinterpret_cast<Kernel>(static_cast<char *>(memory_) + offset);
+}
+
+std::vector<TileSplit> tileSplits(uint32_t tiles) {
+  std::vector<TileSplit> splits;
+  if (tiles > 1)
+    splits.push_back({{0, 1}, {1, tiles}});
+  TileSplit single, reversed;
+  for (uint32_t t = 0; t < tiles; ++t) {
+    single.push_back({t, t + 1});
+    reversed.push_back({tiles - 1 - t, tiles - t});
+  }
+  splits.push_back(single);
+  splits.push_back(reversed);
+  splits.push_back({{tiles / 2, tiles}, {0, tiles / 2}});
+  splits.push_back(
+      {{0, 0}, {0, tiles / 3}, {tiles / 3, tiles / 3}, {tiles / 3, tiles}, {tiles, tiles + 5}});
+  return splits;
+}
+
+void expectNear(const std::vector<float> &got, const std::vector<double> &expected,
+                const std::string &what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!(std::abs(got[i] - expected[i]) <= 1e-4 + 1e-4 * std::abs(expected[i])) &&
+        mismatches++ < 5)
+      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", expected " << expected[i];
+  EXPECT_EQ(mismatches, 0) << what;
+}
+
+CpuKernelTest::CpuKernelTest() : context(cpuTestRegistry()) {
+  kernels = mlir::ModuleOp::create(mlir::UnknownLoc::get(&context));
+}
+
+mlir::FailureOr<std::vector<kiln::kernels::CpuKernelInfo>> CpuKernelTest::emit(const char *source) {
+  graphModule = parseModule(context, source);
+  if (!graphModule)
+    return mlir::failure();
+  std::vector<kiln::kernels::CpuKernelInfo> infos;
+  for (mlir::func::FuncOp function : graphModule->getOps<mlir::func::FuncOp>()) {
+    mlir::FailureOr<kiln::kernels::CpuKernelInfo> info =
+        kiln::kernels::emitCpuKernel(function, *kernels, kiln::kernels::TargetConfig::cpuTarget());
+    if (mlir::failed(info))
+      return mlir::failure();
+    infos.push_back(*info);
+  }
+  return infos;
+}
+
+bool CpuKernelTest::link() {
+  mlir::FailureOr<CpuImage> compiled = compileCpuImage(*kernels, CpuIsa::X86_64_V3);
+  if (mlir::failed(compiled))
+    return false;
+  image = std::move(*compiled);
+  executable = std::make_unique<ExecutableImage>(image->bytes);
+  return executable->valid();
+}
+
+ExecutableImage::Kernel CpuKernelTest::entry(size_t index) const {
+  if (!image || !executable || index >= image->entries.size())
+    return nullptr;
+  return executable->entry(image->entries[index].offset);
+}
+
+std::vector<std::vector<float>> CpuKernelTest::run(ExecutableImage::Kernel kernel,
+                                                   const kiln::kernels::CpuKernelInfo &info,
+                                                   const std::vector<size_t> &resultFloats,
+                                                   const std::vector<const void *> &arguments,
+                                                   const TileSplit &split) {
+  std::vector<std::vector<float>> results;
+  for (size_t size : resultFloats)
+    results.emplace_back(size, std::nanf(""));
+  std::vector<void *> bindings;
+  for (std::vector<float> &result : results)
+    bindings.push_back(result.data());
+  for (const void *argument : arguments)
+    bindings.push_back(const_cast<void *>(argument));
+  size_t scratchSize = (info.scratchBytes + 63) / 64 * 64;
+  for (auto [begin, end] : split) {
+    void *scratch = scratchSize ? std::aligned_alloc(64, scratchSize) : nullptr;
+    if (scratch)
+      std::memset(scratch, 0xa5, scratchSize); // garbage: kernels may not rely on zeros
+    kernel(bindings.data(), begin, end, scratch);
+    std::free(scratch);
+  }
+  return results;
+}
+
+std::vector<std::vector<float>> CpuKernelTest::runEverySplit(
+    ExecutableImage::Kernel kernel, const kiln::kernels::CpuKernelInfo &info,
+    const std::vector<size_t> &resultFloats, const std::vector<const void *> &arguments) {
+  std::vector<std::vector<float>> whole =
+      run(kernel, info, resultFloats, arguments, {{0, info.tileCount}});
+  for (const TileSplit &split : tileSplits(info.tileCount)) {
+    std::vector<std::vector<float>> parts = run(kernel, info, resultFloats, arguments, split);
+    for (size_t r = 0; r < whole.size(); ++r)
+      EXPECT_EQ(std::memcmp(parts[r].data(), whole[r].data(), whole[r].size() * sizeof(float)), 0)
+          << "result " << r << " differs for a split into " << split.size() << " calls";
+  }
+  return whole;
 }
 
 } // namespace kiln::targets::testing
