@@ -134,6 +134,9 @@ FailureOr<CpuKernelInfo> emitCpuKernel(func::FuncOp kernel, ModuleOp into,
     function.erase();
     return failure();
   }
+  // Reductions and rows: adjacent outputs (rows) in the lanes of one vector.
+  if (context.tileLoop && info.getKind() != graph::KernelKind::matmul)
+    vectorizeCpuLoop(b, context.tileLoop, config.cpuLanes);
   b.setInsertionPointToEnd(&entry);
   b.create<func::ReturnOp>(loc);
   if (context.tileCount <= 0 || context.tileCount > UINT32_MAX) {

@@ -3,7 +3,9 @@
 // The CPU emitters write each site as scalar code through the value emitter (the same code
 // path as the GPU kernels); this file widens a loop of such sites to `lanes` f32 lanes.
 // Values are uniform (independent of the induction variable: cloned as they are) or varying
-// (widened to vectors: the induction variable becomes iv + [0, 1, ..., lanes-1]). A varying
+// (widened to vectors: the induction variable becomes iv + [0, 1, ..., lanes-1]); a nested
+// scf.for with uniform bounds stays a loop whose carried values are vectors (a reduction
+// kernel's sum: each lane sums its own output in the scalar order). A varying
 // value of the form iv + uniform is also contiguous: it keeps a scalar form (its lane 0),
 // so a load or store at it is one vector access; any other varying address is a gather or
 // a scatter. Widened ops are the same IEEE operations lane by lane, so a vector lane and the
@@ -51,9 +53,54 @@ public:
       return false;
     varying.insert(loop.getInductionVar());
     contiguous.insert(loop.getInductionVar());
-    for (Operation &op : loop.getBody()->without_terminator()) {
+    return analyzeBlock(*loop.getBody());
+  }
+
+  void widen() {
+    b.setInsertionPoint(loop);
+    Value lower = loop.getLowerBound(), upper = loop.getUpperBound();
+    Value count = b.create<arith::SubIOp>(loc, upper, lower);
+    Value vectorCount = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, count, index(lanes)), index(lanes));
+    Value vectorEnd = b.create<arith::AddIOp>(loc, lower, vectorCount);
+    auto vectorLoop = b.create<scf::ForOp>(loc, lower, vectorEnd, index(lanes));
+    b.setInsertionPointToStart(vectorLoop.getBody());
+    Value iv = vectorLoop.getInductionVar();
+    scalar.map(loop.getInductionVar(), iv);
+    llvm::SmallVector<Attribute> steps;
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      steps.push_back(b.getIndexAttr(lane));
+    auto indexVector = VectorType::get({lanes}, b.getIndexType());
+    wide.map(loop.getInductionVar(),
+             b.create<arith::AddIOp>(loc, b.create<vector::BroadcastOp>(loc, indexVector, iv),
+                                     b.create<arith::ConstantOp>(
+                                         loc, DenseElementsAttr::get(indexVector, steps))));
+    for (Operation &op : loop.getBody()->without_terminator())
+      widenOp(op);
+    loop.getLowerBoundMutable().assign(vectorEnd);
+  }
+
+  /// The ops of `block` (the widened loop's body or a nested loop's), recording varying and
+  /// contiguous values; false when one cannot be widened.
+  bool analyzeBlock(Block &block) {
+    for (Operation &op : block.without_terminator()) {
       bool isVarying =
           llvm::any_of(op.getOperands(), [&](Value v) { return varying.contains(v); });
+      if (auto inner = dyn_cast<scf::ForOp>(op)) {
+        // A nested loop with uniform bounds: its carried values become vectors (each lane
+        // carries its own, in the same order as the scalar loop).
+        if (varying.contains(inner.getLowerBound()) || varying.contains(inner.getUpperBound()) ||
+            varying.contains(inner.getStep()) ||
+            !llvm::all_of(inner.getResultTypes(), widenableType))
+          return false;
+        for (Value carried : inner.getRegionIterArgs())
+          varying.insert(carried);
+        for (Value result : inner.getResults())
+          varying.insert(result);
+        if (!analyzeBlock(*inner.getBody()))
+          return false;
+        continue;
+      }
       if (auto load = dyn_cast<memref::LoadOp>(op)) {
         if (load.getIndices().size() != 1 || !widenableType(load.getType()))
           return false;
@@ -81,28 +128,32 @@ public:
     return true;
   }
 
-  void widen() {
-    b.setInsertionPoint(loop);
-    Value lower = loop.getLowerBound(), upper = loop.getUpperBound();
-    Value count = b.create<arith::SubIOp>(loc, upper, lower);
-    Value vectorCount = b.create<arith::MulIOp>(
-        loc, b.create<arith::DivUIOp>(loc, count, index(lanes)), index(lanes));
-    Value vectorEnd = b.create<arith::AddIOp>(loc, lower, vectorCount);
-    auto vectorLoop = b.create<scf::ForOp>(loc, lower, vectorEnd, index(lanes));
-    b.setInsertionPointToStart(vectorLoop.getBody());
-    Value iv = vectorLoop.getInductionVar();
-    scalar.map(loop.getInductionVar(), iv);
-    llvm::SmallVector<Attribute> steps;
-    for (int64_t lane = 0; lane < lanes; ++lane)
-      steps.push_back(b.getIndexAttr(lane));
-    auto indexVector = VectorType::get({lanes}, b.getIndexType());
-    wide.map(loop.getInductionVar(),
-             b.create<arith::AddIOp>(loc, b.create<vector::BroadcastOp>(loc, indexVector, iv),
-                                     b.create<arith::ConstantOp>(
-                                         loc, DenseElementsAttr::get(indexVector, steps))));
-    for (Operation &op : loop.getBody()->without_terminator())
-      widenOp(op);
-    loop.getLowerBoundMutable().assign(vectorEnd);
+  /// Recreates a nested loop with vector carried values.
+  void widenLoop(scf::ForOp inner) {
+    llvm::SmallVector<Value> initial;
+    for (Value value : inner.getInitArgs())
+      initial.push_back(vectorValue(value));
+    auto wideLoop = b.create<scf::ForOp>(loc, scalar.lookupOrDefault(inner.getLowerBound()),
+                                         scalar.lookupOrDefault(inner.getUpperBound()),
+                                         scalar.lookupOrDefault(inner.getStep()), initial);
+    scalar.map(inner.getInductionVar(), wideLoop.getInductionVar());
+    for (auto [from, to] : llvm::zip(inner.getRegionIterArgs(), wideLoop.getRegionIterArgs()))
+      wide.map(from, to);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Block *body = wideLoop.getBody();
+      if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>())
+        body->back().erase();
+      b.setInsertionPointToEnd(body);
+      for (Operation &op : inner.getBody()->without_terminator())
+        widenOp(op);
+      llvm::SmallVector<Value> yielded;
+      for (Value value : inner.getBody()->getTerminator()->getOperands())
+        yielded.push_back(vectorValue(value));
+      b.create<scf::YieldOp>(loc, yielded);
+    }
+    for (auto [from, to] : llvm::zip(inner.getResults(), wideLoop.getResults()))
+      wide.map(from, to);
   }
 
 private:
@@ -128,6 +179,10 @@ private:
   }
 
   void widenOp(Operation &op) {
+    if (auto inner = dyn_cast<scf::ForOp>(op)) {
+      widenLoop(inner);
+      return;
+    }
     bool isVarying = llvm::any_of(op.getOperands(), [&](Value v) { return varying.contains(v); });
     if (!isVarying && !isa<memref::StoreOp>(op)) {
       b.clone(op, scalar);

@@ -115,6 +115,7 @@ Value KernelContext::linearGroup(int64_t count) {
     Value end =
         b.create<arith::MaxUIOp>(loc, begin, b.create<arith::MinUIOp>(loc, tileEnd, index(count)));
     auto loop = b.create<scf::ForOp>(loc, begin, end, index(1));
+    tileLoop = loop;
     b.setInsertionPointToStart(loop.getBody());
     return loop.getInductionVar();
   }

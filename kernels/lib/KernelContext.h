@@ -74,6 +74,9 @@ public:
   /// How many tiles the kind split its work into, and the scratch bytes it needs per thread.
   int64_t tileCount = 0;
   int64_t scratchBytes = 0;
+  /// The loop over the call's tiles linearGroup made (reductions, rows), widened to vectors
+  /// of adjacent tiles once the kind has written its body.
+  mlir::scf::ForOp tileLoop;
 
   mlir::Block &body() { return kernel.getBody().front(); }
 
@@ -194,7 +197,7 @@ mlir::Value cpuMemRef(mlir::OpBuilder &b, mlir::Location loc, mlir::Value pointe
 mlir::LogicalResult emitCpuMatmul(KernelContext &context);
 
 /// Splits `loop` (a scf.for of step 1 without results, whose body holds only scalar arith,
-/// math and memref load/store ops) into a loop of `lanes`-wide vectors over the first
+/// math and memref load/store ops, and nested scf.for loops with uniform bounds) into a loop of `lanes`-wide vectors over the first
 /// (count / lanes) * lanes iterations and the original scalar loop over the rest. Each vector
 /// lane computes exactly what the scalar iteration does: loads and stores at the induction
 /// variable plus a uniform offset become contiguous vector accesses, other varying addresses
