@@ -2,9 +2,9 @@
 //
 // See CpuKernels.h. Every kernel gets its CPU function from kernels/'s CPU emitters
 // (CpuKernelEmitter.h), mask conversions included; a kernel they cannot compile is refused
-// at the kernel, naming the targets that do compile it. The images are made for x86-64-v3 (the plan's required
-// image, which runs here), x86-64-v4 and aarch64, in that order, from one module holding
-// every kernel's function in plan order.
+// at the kernel, naming the targets that do compile it. The images are made for x86-64-v3 (the
+// plan's required image, which runs here), x86-64-v4 and aarch64, in that order, from one module
+// holding every kernel's function in plan order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,8 +55,8 @@ namespace {
 FailureOr<ModuleOp> createCodeModule(ModuleOp module, Location loc, llvm::StringRef kernel) {
   std::string name = cpuModuleName(kernel);
   if (Operation *existing = SymbolTable::lookupSymbolIn(module, name))
-    return existing->emitOpError("is named like the CPU code of kernel @") << kernel
-                                                                            << "; rename it";
+    return existing->emitOpError("is named like the CPU code of kernel @")
+           << kernel << "; rename it";
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   return builder.create<ModuleOp>(loc, StringRef(name));
 }
@@ -96,11 +96,10 @@ LogicalResult addVariants(
 
 LogicalResult addCpuKernel(ModuleOp module, func::FuncOp callee, llvm::StringRef kind,
                            KernelOp kernel) {
-  LogicalResult added = addVariants(
-      module, callee.getLoc(), callee.getSymName(), kernel,
-      [&](ModuleOp into, const kernels::TargetConfig &config) {
-        return kernels::emitCpuKernel(callee, into, config);
-      });
+  LogicalResult added = addVariants(module, callee.getLoc(), callee.getSymName(), kernel,
+                                    [&](ModuleOp into, const kernels::TargetConfig &config) {
+                                      return kernels::emitCpuKernel(callee, into, config);
+                                    });
   if (failed(added))
     return emitError(callee.getLoc())
            << "the CPU target cannot compile " << kind << " kernel @" << callee.getSymName()
@@ -112,8 +111,7 @@ LogicalResult addCpuMaskConversion(ModuleOp module, Location loc, llvm::StringRe
                                    int64_t count, bool pack, KernelOp kernel) {
   return addVariants(module, loc, name, kernel,
                      [&](ModuleOp into, const kernels::TargetConfig &config) {
-                       return kernels::emitCpuMaskConversion(into, loc, name, count, pack,
-                                                             config);
+                       return kernels::emitCpuMaskConversion(into, loc, name, count, pack, config);
                      });
 }
 
@@ -133,7 +131,8 @@ LogicalResult compileCpuImages(ModuleOp module, PlanOp plan) {
     if (!code || !kernel.getCpuTileCount())
       return kernel.emitOpError("has no CPU code but the plan targets cpu");
     for (const Variant &variant : kVariants) {
-      auto nested = llvm::dyn_cast_or_null<ModuleOp>(SymbolTable::lookupSymbolIn(code, variant.name));
+      auto nested =
+          llvm::dyn_cast_or_null<ModuleOp>(SymbolTable::lookupSymbolIn(code, variant.name));
       if (!nested || !nested->getAttrOfType<IntegerAttr>(kTilesAttrName) ||
           !nested->getAttrOfType<IntegerAttr>(kScratchAttrName))
         return kernel.emitOpError("internal compiler error: its CPU code has no ")

@@ -40,8 +40,8 @@ func::FuncOp createFrame(OpBuilder &b, ModuleOp into, Location loc, llvm::String
   for (auto [index, type] : llvm::enumerate(types)) {
     Value slot = b.create<LLVM::GEPOp>(loc, ptr, ptr, entry->getArgument(0),
                                        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
-    bindings.push_back(cpuMemRef(b, loc, b.create<LLVM::LoadOp>(loc, ptr, slot, /*alignment=*/8),
-                                 type));
+    bindings.push_back(
+        cpuMemRef(b, loc, b.create<LLVM::LoadOp>(loc, ptr, slot, /*alignment=*/8), type));
   }
   tileBegin = b.create<arith::IndexCastUIOp>(loc, b.getIndexType(), entry->getArgument(1));
   tileEnd = b.create<arith::IndexCastUIOp>(loc, b.getIndexType(), entry->getArgument(2));
@@ -62,8 +62,7 @@ Value cpuMemRef(OpBuilder &b, Location loc, Value pointer, MemRefType type) {
   Value descriptor = b.create<LLVM::UndefOp>(loc, descriptorType);
   descriptor = b.create<LLVM::InsertValueOp>(loc, descriptor, pointer, ArrayRef<int64_t>{0});
   descriptor = b.create<LLVM::InsertValueOp>(loc, descriptor, pointer, ArrayRef<int64_t>{1});
-  descriptor =
-      b.create<LLVM::InsertValueOp>(loc, descriptor, i64Constant(0), ArrayRef<int64_t>{2});
+  descriptor = b.create<LLVM::InsertValueOp>(loc, descriptor, i64Constant(0), ArrayRef<int64_t>{2});
   descriptor = b.create<LLVM::InsertValueOp>(loc, descriptor, i64Constant(type.getNumElements()),
                                              ArrayRef<int64_t>{3, 0});
   descriptor =
@@ -96,40 +95,20 @@ FailureOr<CpuKernelInfo> emitCpuKernel(func::FuncOp kernel, ModuleOp into,
       ->loadDialect<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
                     memref::MemRefDialect, scf::SCFDialect, vector::VectorDialect>();
   KernelContext context(kernel, config);
-  context.kindName = info.getKindName();
+  FailureOr<llvm::SmallVector<MemRefType>> types = prepareKernel(context, info, "the CPU target");
+  if (failed(types))
+    return failure();
   OpBuilder &b = context.b;
   Location loc = context.loc;
-  Block &body = context.body();
-  for (Value value : body.getTerminator()->getOperands())
-    context.returned.push_back(value);
-
-  llvm::SmallVector<MemRefType> types;
-  for (Value value : llvm::concat<Value>(context.returned, body.getArguments())) {
-    auto type = llvm::cast<RankedTensorType>(value.getType());
-    Type element = type.getElementType();
-    if (!type.hasStaticShape() ||
-        (!element.isF32() && !element.isInteger(32) && !element.isInteger(1)))
-      return kernel.emitOpError("cannot be compiled for the CPU target: ")
-             << type << " is not a static tensor of f32, i32 or i1";
-    types.push_back(MemRefType::get({type.getNumElements()},
-                                    element.isF32() ? Type(b.getF32Type()) : Type(b.getI32Type())));
-  }
-  for (Operation &op : body)
-    for (Value result : op.getResults())
-      if (auto tensor = llvm::dyn_cast<RankedTensorType>(result.getType());
-          tensor && !tensor.getElementType().isF32() && !tensor.getElementType().isInteger(1) &&
-          !tensor.getElementType().isInteger(32))
-        return op.emitOpError("cannot be compiled for the CPU target: its result ")
-               << tensor << " is not f32, i32 or i1";
 
   llvm::SmallVector<Value> bindings;
-  func::FuncOp function = createFrame(b, into, loc, kernel.getSymName(), types, bindings,
+  func::FuncOp function = createFrame(b, into, loc, kernel.getSymName(), *types, bindings,
                                       context.tileBegin, context.tileEnd, context.scratch);
   context.outputs.assign(bindings.begin(), bindings.begin() + context.returned.size());
   context.inputs.assign(bindings.begin() + context.returned.size(), bindings.end());
   Block &entry = function.getBody().front();
-  LogicalResult emitted = info.getKind() == graph::KernelKind::matmul ? emitCpuMatmul(context)
-                                                                      : kind->emit(context);
+  LogicalResult emitted =
+      info.getKind() == graph::KernelKind::matmul ? emitCpuMatmul(context) : kind->emit(context);
   if (failed(emitted)) {
     function.erase();
     return failure();
@@ -161,17 +140,18 @@ FailureOr<CpuKernelInfo> emitCpuMaskConversion(ModuleOp into, Location loc, llvm
   int64_t packedWords = (count + 3) / 4;
   auto words = MemRefType::get({count}, b.getI32Type());
   auto packed = MemRefType::get({packedWords}, b.getI32Type());
-  llvm::SmallVector<MemRefType> types =
-      pack ? llvm::SmallVector<MemRefType>{packed, words} : llvm::SmallVector<MemRefType>{words, packed};
+  llvm::SmallVector<MemRefType> types = pack ? llvm::SmallVector<MemRefType>{packed, words}
+                                             : llvm::SmallVector<MemRefType>{words, packed};
   llvm::SmallVector<Value> bindings;
   Value tileBegin, tileEnd, scratch;
-  func::FuncOp function = createFrame(b, into, loc, name, types, bindings, tileBegin, tileEnd, scratch);
+  func::FuncOp function =
+      createFrame(b, into, loc, name, types, bindings, tileBegin, tileEnd, scratch);
   int64_t items = pack ? packedWords : count;
   int64_t tile = config.cpuPointwiseTileElements;
   int64_t tiles = (items + tile - 1) / tile;
   auto index = [&](int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v).getResult(); };
-  Value begin = b.create<arith::MinUIOp>(
-      loc, b.create<arith::MulIOp>(loc, tileBegin, index(tile)), index(items));
+  Value begin = b.create<arith::MinUIOp>(loc, b.create<arith::MulIOp>(loc, tileBegin, index(tile)),
+                                         index(items));
   Value end = b.create<arith::MaxUIOp>(
       loc, begin,
       b.create<arith::MinUIOp>(loc, b.create<arith::MulIOp>(loc, tileEnd, index(tile)),

@@ -27,17 +27,9 @@ using namespace mlir;
 namespace kiln::kernels {
 
 LogicalResult emitCpuMatmul(KernelContext &context) {
-  Operation *contraction = nullptr;
-  graph::IterationSpace space;
-  for (Operation &op : context.body())
-    if (auto iterating = llvm::dyn_cast<graph::IterationSpaceOpInterface>(op))
-      if (iterating.getIterationSpace().kind == graph::IterationKind::Contraction) {
-        contraction = &op;
-        space = iterating.getIterationSpace();
-      }
-  if (!contraction)
-    return context.kernel.emitOpError("internal compiler error: a matmul kernel without a "
-                                      "contraction");
+  FailureOr<Contraction> contraction = findContraction(context);
+  if (failed(contraction))
+    return failure();
   const TargetConfig &config = context.config;
   OpBuilder &b = context.b;
   Location loc = context.loc;
@@ -46,26 +38,17 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
   auto mul = [&](Value lhs, int64_t rhs) -> Value {
     return rhs == 1 ? lhs : b.create<arith::MulIOp>(loc, lhs, index(rhs)).getResult();
   };
-  Value product = contraction->getResult(0);
-  llvm::ArrayRef<int64_t> resultShape = shapeOf(product);
-  size_t rank = resultShape.size();
-  llvm::ArrayRef<int64_t> batchShape = resultShape.drop_back(2);
-  int64_t batch = kernels::product(batchShape);
-  int64_t m = resultShape[rank - 2], n = resultShape[rank - 1], k = space.extents[rank];
-  AffineExpr depthDim = getAffineDimExpr(rank, b.getContext());
-  bool transposeLhs = space.operandMaps[0].getResults().back() != depthDim;
-  bool transposeRhs = space.operandMaps[1].getResults().back() == depthDim;
-  auto lhsArgument = llvm::dyn_cast<BlockArgument>(contraction->getOperand(0));
-  auto rhsArgument = llvm::dyn_cast<BlockArgument>(contraction->getOperand(1));
-  if (!lhsArgument || !rhsArgument)
-    return contraction->emitOpError("cannot be emitted: its ")
-           << (lhsArgument ? "rhs" : "lhs") << " is computed inside the kernel, but a matmul "
-           << "kernel reads its operands from buffers (a bug in kernel formation)";
-  if (shapeOf(lhsArgument).size() != rank || shapeOf(rhsArgument).size() != rank)
-    return contraction->emitOpError("cannot be compiled for the CPU target yet: a broadcast "
-                                    "batch operand");
-  context.directReads.insert(lhsArgument.getArgNumber());
-  context.directReads.insert(rhsArgument.getArgNumber());
+  Value product = contraction->product;
+  llvm::ArrayRef<int64_t> resultShape = contraction->resultShape;
+  llvm::ArrayRef<int64_t> batchShape = contraction->batchShape;
+  int64_t batch = contraction->batch;
+  int64_t m = contraction->m, n = contraction->n, k = contraction->k;
+  bool transposeLhs = contraction->transposeLhs, transposeRhs = contraction->transposeRhs;
+  BlockArgument lhsArgument = contraction->lhs, rhsArgument = contraction->rhs;
+  if (shapeOf(lhsArgument).size() != resultShape.size() ||
+      shapeOf(rhsArgument).size() != resultShape.size())
+    return contraction->op->emitOpError("cannot be compiled for the CPU target yet: a "
+                                        "broadcast batch operand");
   Value lhs = context.inputs[lhsArgument.getArgNumber()];
   Value rhs = context.inputs[rhsArgument.getArgNumber()];
 
@@ -77,8 +60,8 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
   int64_t packedElements = k * panel, blockOffset = packedElements;
   int64_t scratchElements = packedElements + blockRows * panel;
   context.scratchBytes = scratchElements * 4;
-  Value scratch = cpuMemRef(b, loc, context.scratch,
-                            MemRefType::get({scratchElements}, b.getF32Type()));
+  Value scratch =
+      cpuMemRef(b, loc, context.scratch, MemRefType::get({scratchElements}, b.getF32Type()));
   Type f32 = b.getF32Type();
   VectorType vector = VectorType::get({lanes}, f32);
   llvm::SmallVector<unsigned> all;
@@ -196,8 +179,8 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
     return emitPanel(panel);
   if (panels == 1)
     return emitPanel(lastWidth);
-  Value isLast = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, panelIndex,
-                                         index(panels - 1));
+  Value isLast =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, panelIndex, index(panels - 1));
   auto branch = b.create<scf::IfOp>(loc, isLast, /*withElseRegion=*/true);
   b.setInsertionPointToStart(&branch.getThenRegion().front());
   if (failed(emitPanel(lastWidth)))

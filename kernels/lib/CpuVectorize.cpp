@@ -72,9 +72,9 @@ public:
       steps.push_back(b.getIndexAttr(lane));
     auto indexVector = VectorType::get({lanes}, b.getIndexType());
     wide.map(loop.getInductionVar(),
-             b.create<arith::AddIOp>(loc, b.create<vector::BroadcastOp>(loc, indexVector, iv),
-                                     b.create<arith::ConstantOp>(
-                                         loc, DenseElementsAttr::get(indexVector, steps))));
+             b.create<arith::AddIOp>(
+                 loc, b.create<vector::BroadcastOp>(loc, indexVector, iv),
+                 b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(indexVector, steps))));
     for (Operation &op : loop.getBody()->without_terminator())
       widenOp(op);
     loop.getLowerBoundMutable().assign(vectorEnd);
@@ -84,8 +84,7 @@ public:
   /// contiguous values; false when one cannot be widened.
   bool analyzeBlock(Block &block) {
     for (Operation &op : block.without_terminator()) {
-      bool isVarying =
-          llvm::any_of(op.getOperands(), [&](Value v) { return varying.contains(v); });
+      bool isVarying = llvm::any_of(op.getOperands(), [&](Value v) { return varying.contains(v); });
       if (auto inner = dyn_cast<scf::ForOp>(op)) {
         // A nested loop with uniform bounds: its carried values become vectors (each lane
         // carries its own, in the same order as the scalar loop).
@@ -119,8 +118,8 @@ public:
       if (isa<arith::AddIOp>(op) || isa<arith::SubIOp>(op)) {
         Value lhs = op.getOperand(0), rhs = op.getOperand(1);
         bool lhsContiguous = contiguous.contains(lhs) && !varying.contains(rhs);
-        bool rhsContiguous = isa<arith::AddIOp>(op) && contiguous.contains(rhs) &&
-                             !varying.contains(lhs);
+        bool rhsContiguous =
+            isa<arith::AddIOp>(op) && contiguous.contains(rhs) && !varying.contains(lhs);
         if (lhsContiguous || rhsContiguous)
           contiguous.insert(op.getResult(0));
       }
@@ -193,8 +192,8 @@ private:
       Type type = vectorOf(load.getType());
       Value result;
       if (contiguous.contains(at)) {
-        result = b.create<vector::LoadOp>(loc, type, load.getMemRef(),
-                                          ValueRange{scalar.lookup(at)});
+        result =
+            b.create<vector::LoadOp>(loc, type, load.getMemRef(), ValueRange{scalar.lookup(at)});
       } else {
         Value zero = b.create<arith::ConstantOp>(
             loc, DenseElementsAttr::get(cast<ShapedType>(type), b.getZeroAttr(load.getType())));
@@ -210,8 +209,8 @@ private:
       if (contiguous.contains(at))
         b.create<vector::StoreOp>(loc, value, store.getMemRef(), ValueRange{scalar.lookup(at)});
       else
-        b.create<vector::ScatterOp>(loc, store.getMemRef(), ValueRange{index(0)},
-                                    vectorValue(at), allLanes(), value);
+        b.create<vector::ScatterOp>(loc, store.getMemRef(), ValueRange{index(0)}, vectorValue(at),
+                                    allLanes(), value);
       return;
     }
     // A contiguous index keeps its lane-0 scalar form beside the vector.

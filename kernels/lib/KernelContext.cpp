@@ -291,4 +291,72 @@ llvm::SmallVector<std::pair<uint32_t, uint32_t>> KernelContext::inPlacePairs() {
   return pairs;
 }
 
+FailureOr<llvm::SmallVector<MemRefType>>
+prepareKernel(KernelContext &context, graph::KernelAttr info, llvm::StringRef target) {
+  func::FuncOp kernel = context.kernel;
+  OpBuilder &b = context.b;
+  context.kindName = info.getKindName();
+  Block &body = context.body();
+  for (Value value : body.getTerminator()->getOperands())
+    context.returned.push_back(value);
+  auto supported = [](Type element) {
+    return element.isF32() || element.isInteger(32) || element.isInteger(1);
+  };
+  llvm::SmallVector<MemRefType> types;
+  for (Value value : llvm::concat<Value>(context.returned, body.getArguments())) {
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    Type element = type.getElementType();
+    if (!supported(element))
+      return kernel.emitOpError("cannot be compiled for ")
+             << target << ": " << type << " has elements of type " << element
+             << "; kernels support f32, i32 and i1";
+    if (!type.hasStaticShape())
+      return kernel.emitOpError("cannot be compiled for ")
+             << target << ": " << type << " has a dynamic shape";
+    types.push_back(MemRefType::get({type.getNumElements()},
+                                    element.isF32() ? Type(b.getF32Type()) : Type(b.getI32Type())));
+  }
+  for (Operation &op : body)
+    for (Value result : op.getResults())
+      if (auto tensor = llvm::dyn_cast<RankedTensorType>(result.getType());
+          tensor && !supported(tensor.getElementType()))
+        return op.emitOpError("cannot be compiled for ")
+               << target << ": its result " << tensor << " is not f32, i32 or i1";
+  return types;
+}
+
+FailureOr<Contraction> findContraction(KernelContext &context) {
+  Contraction found;
+  graph::IterationSpace space;
+  for (Operation &op : context.body())
+    if (auto iterating = llvm::dyn_cast<graph::IterationSpaceOpInterface>(op))
+      if (iterating.getIterationSpace().kind == graph::IterationKind::Contraction) {
+        found.op = &op;
+        space = iterating.getIterationSpace();
+      }
+  if (!found.op)
+    return context.kernel.emitOpError("internal compiler error: a matmul kernel without a "
+                                      "contraction");
+  found.product = found.op->getResult(0);
+  found.resultShape = shapeOf(found.product);
+  size_t rank = found.resultShape.size();
+  found.batchShape = found.resultShape.drop_back(2);
+  found.batch = product(found.batchShape);
+  found.m = found.resultShape[rank - 2];
+  found.n = found.resultShape[rank - 1];
+  found.k = space.extents[rank];
+  AffineExpr depthDim = getAffineDimExpr(rank, context.b.getContext());
+  found.transposeLhs = space.operandMaps[0].getResults().back() != depthDim;
+  found.transposeRhs = space.operandMaps[1].getResults().back() == depthDim;
+  found.lhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(0));
+  found.rhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(1));
+  if (!found.lhs || !found.rhs)
+    return found.op->emitOpError("cannot be emitted: its ")
+           << (found.lhs ? "rhs" : "lhs") << " is computed inside the kernel, but a matmul "
+           << "kernel reads its operands from buffers (a bug in kernel formation)";
+  context.directReads.insert(found.lhs.getArgNumber());
+  context.directReads.insert(found.rhs.getArgNumber());
+  return found;
+}
+
 } // namespace kiln::kernels

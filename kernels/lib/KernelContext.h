@@ -166,6 +166,28 @@ private:
   llvm::SmallSet<unsigned, 4> nonCanonicalStores_;
 };
 
+/// Starts `context` on its kernel: the kind's name and the returned values; then the flat
+/// buffer type of every returned value and argument (f32 stays, i32 and i1 are 32-bit
+/// words), after checking every value of the kernel has f32, i32 or i1 elements. `target`
+/// names the target in errors ("a GPU target", "the CPU target").
+mlir::FailureOr<llvm::SmallVector<mlir::MemRefType>>
+prepareKernel(KernelContext &context, graph::KernelAttr info, llvm::StringRef target);
+
+/// A matmul kernel's contraction: loops (batch..., m, n, k); lhs reads (m, k) or, transposed,
+/// (k, m); rhs (k, n) or (n, k). Its operands are kernel arguments.
+struct Contraction {
+  mlir::Operation *op = nullptr;
+  mlir::Value product;
+  llvm::ArrayRef<int64_t> resultShape, batchShape;
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool transposeLhs = false, transposeRhs = false;
+  mlir::BlockArgument lhs, rhs;
+};
+
+/// The contraction of the matmul kernel in `context`; an error when there is none or its
+/// operands are computed inside the kernel.
+mlir::FailureOr<Contraction> findContraction(KernelContext &context);
+
 /// One kernel kind: the workgroup memory it needs and the body it emits.
 class KernelKindEmitter {
 public:
@@ -197,12 +219,12 @@ mlir::Value cpuMemRef(mlir::OpBuilder &b, mlir::Location loc, mlir::Value pointe
 mlir::LogicalResult emitCpuMatmul(KernelContext &context);
 
 /// Splits `loop` (a scf.for of step 1 without results, whose body holds only scalar arith,
-/// math and memref load/store ops, and nested scf.for loops with uniform bounds) into a loop of `lanes`-wide vectors over the first
-/// (count / lanes) * lanes iterations and the original scalar loop over the rest. Each vector
-/// lane computes exactly what the scalar iteration does: loads and stores at the induction
-/// variable plus a uniform offset become contiguous vector accesses, other varying addresses
-/// gathers and scatters. Returns false (and changes nothing) when the body holds an op it
-/// cannot widen.
+/// math and memref load/store ops, and nested scf.for loops with uniform bounds) into a loop of
+/// `lanes`-wide vectors over the first (count / lanes) * lanes iterations and the original scalar
+/// loop over the rest. Each vector lane computes exactly what the scalar iteration does: loads and
+/// stores at the induction variable plus a uniform offset become contiguous vector accesses, other
+/// varying addresses gathers and scatters. Returns false (and changes nothing) when the body holds
+/// an op it cannot widen.
 bool vectorizeCpuLoop(mlir::OpBuilder &b, mlir::scf::ForOp loop, int64_t lanes);
 
 /// The grid-stride loop over every result of the kernel, grouped by shape into segments

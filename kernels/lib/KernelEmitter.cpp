@@ -70,38 +70,13 @@ FailureOr<EmittedKernel> emitKernel(func::FuncOp kernel, const TargetConfig &con
     return kernel.emitOpError("cannot be emitted as a ")
            << info.getKindName() << " kernel: that kind is emitted by the compiler only";
   KernelContext context(kernel, config);
-  context.kindName = info.getKindName();
+  FailureOr<llvm::SmallVector<MemRefType>> types = prepareKernel(context, info, "a GPU target");
+  if (failed(types))
+    return failure();
   OpBuilder &b = context.b;
   Location loc = context.loc;
   Block &body = context.body();
-  for (Value value : body.getTerminator()->getOperands())
-    context.returned.push_back(value);
-
-  // Buffer types: f32 stays, i32 and i1 are 32-bit words.
-  auto bufferType = [&](Value value) -> FailureOr<MemRefType> {
-    auto type = llvm::cast<RankedTensorType>(value.getType());
-    Type element = type.getElementType();
-    if (!element.isF32() && !element.isInteger(32) && !element.isInteger(1))
-      return kernel.emitOpError("cannot be compiled for a GPU target: ")
-             << type << " has elements of type " << element << "; kernels support f32, i32 "
-             << "and i1";
-    return MemRefType::get({type.getNumElements()},
-                           element.isF32() ? Type(b.getF32Type()) : Type(b.getI32Type()));
-  };
-  llvm::SmallVector<Type> argumentTypes;
-  for (Value value : llvm::concat<Value>(context.returned, body.getArguments())) {
-    FailureOr<MemRefType> type = bufferType(value);
-    if (failed(type))
-      return failure();
-    argumentTypes.push_back(*type);
-  }
-  for (Operation &op : body)
-    for (Value result : op.getResults())
-      if (auto tensor = llvm::dyn_cast<RankedTensorType>(result.getType());
-          tensor && !tensor.getElementType().isF32() && !tensor.getElementType().isInteger(1) &&
-          !tensor.getElementType().isInteger(32))
-        return op.emitOpError("cannot be compiled for a GPU target: its result ")
-               << tensor << " is not f32, i32 or i1";
+  llvm::SmallVector<Type> argumentTypes(types->begin(), types->end());
 
   auto moduleOp = ModuleOp::create(loc);
   EmittedKernel result;

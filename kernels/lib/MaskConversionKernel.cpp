@@ -69,7 +69,6 @@ FailureOr<EmittedKernel> emitMaskConversion(MLIRContext *context, Location loc,
   Block &entry = function.getBody().front();
   b.setInsertionPointToStart(&entry);
   auto index = [&](int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v).getResult(); };
-  auto i32 = [&](int64_t v) { return b.create<arith::ConstantIntOp>(loc, v, 32).getResult(); };
   int64_t workgroup = config.pointwiseWorkgroup;
   int64_t items = pack ? packedWords : count;
   int64_t groups =

@@ -25,43 +25,26 @@ public:
 };
 
 LogicalResult MatmulEmitter::emit(KernelContext &context) {
-  Operation *contraction = nullptr;
-  graph::IterationSpace space;
-  for (Operation &op : context.body())
-    if (auto iterating = llvm::dyn_cast<graph::IterationSpaceOpInterface>(op))
-      if (iterating.getIterationSpace().kind == graph::IterationKind::Contraction) {
-        contraction = &op;
-        space = iterating.getIterationSpace();
-      }
-  if (!contraction)
-    return context.kernel.emitOpError("internal compiler error: a matmul kernel without a "
-                                      "contraction");
+  FailureOr<Contraction> contraction = findContraction(context);
+  if (failed(contraction))
+    return failure();
   const TargetConfig &config = context.config;
   OpBuilder &b = context.b;
   Location loc = context.loc;
   auto index = [&](int64_t value) { return context.index(value); };
-  Value product = contraction->getResult(0);
-  llvm::ArrayRef<int64_t> resultShape = shapeOf(product);
-  size_t rank = resultShape.size();
-  llvm::ArrayRef<int64_t> batchShape = resultShape.drop_back(2);
-  int64_t batch = kernels::product(batchShape);
-  int64_t m = resultShape[rank - 2], n = resultShape[rank - 1], k = space.extents[rank];
-  // Loops (batch..., m, n, k): lhs reads (m, k) or, transposed, (k, m); rhs (k, n) or (n, k).
-  AffineExpr depthDim = getAffineDimExpr(rank, b.getContext());
-  bool transposeLhs = space.operandMaps[0].getResults().back() != depthDim;
-  bool transposeRhs = space.operandMaps[1].getResults().back() == depthDim;
-  auto lhs = llvm::dyn_cast<BlockArgument>(contraction->getOperand(0));
-  auto rhs = llvm::dyn_cast<BlockArgument>(contraction->getOperand(1));
-  if (!lhs || !rhs)
-    return contraction->emitOpError("cannot be emitted: its ")
-           << (lhs ? "rhs" : "lhs") << " is computed inside the kernel, but a matmul kernel "
-           << "stages its operands from buffers (a bug in kernel formation)";
+  Value product = contraction->product;
+  llvm::ArrayRef<int64_t> resultShape = contraction->resultShape;
+  llvm::ArrayRef<int64_t> batchShape = contraction->batchShape;
+  int64_t batch = contraction->batch;
+  int64_t m = contraction->m, n = contraction->n, k = contraction->k;
+  bool transposeLhs = contraction->transposeLhs, transposeRhs = contraction->transposeRhs;
+  BlockArgument lhs = contraction->lhs, rhs = contraction->rhs;
   int64_t tile = config.matmulTile, depthTile = config.matmulTileDepth;
   int64_t side = config.matmulThreadsPerSide, perThread = config.matmulPerThread;
   int64_t maxGroups = config.maxGroupsPerDimension;
   int64_t columnTiles = (n + tile - 1) / tile, rowTiles = (m + tile - 1) / tile;
   if (columnTiles > maxGroups || rowTiles > maxGroups || batch > maxGroups)
-    return contraction->emitOpError("cannot be compiled: a ")
+    return contraction->op->emitOpError("cannot be compiled: a ")
            << batch << " x " << m << " x " << n << " product needs " << columnTiles << " x "
            << rowTiles << " x " << batch << " workgroups, beyond " << maxGroups << " per dimension";
   context.workgroup = {static_cast<uint32_t>(side), static_cast<uint32_t>(side), 1};

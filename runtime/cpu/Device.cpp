@@ -66,10 +66,10 @@ void Device::runPhase(const Phase &phase, uint32_t participant, bool profiled) {
     }
     auto start = std::chrono::steady_clock::now();
     dispatch.function(dispatch.bindings.data(), range.begin, range.end, scratch);
-    kernelNanoseconds_[participant][dispatch.kernel] += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             start)
-            .count());
+    kernelNanoseconds_[participant][dispatch.kernel] +=
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
   }
 }
 
@@ -85,10 +85,10 @@ absl::Status Device::submit(uint32_t index, const std::string &) {
     auto phaseStart = std::chrono::steady_clock::now();
     team_->run([&](uint32_t participant) { runPhase(phase, participant, profiled); });
     if (profiled)
-      phaseNanoseconds_ += static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                               phaseStart)
-              .count());
+      phaseNanoseconds_ +=
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - phaseStart)
+                                    .count());
   }
   ++slot.runs;
   copyAll(slot.outputs);
@@ -152,16 +152,16 @@ session::DeviceStats Device::stats() const {
     for (size_t kernel : order) {
       if (total[kernel] == 0)
         continue;
-      absl::StrAppend(&profile, profile.size() > 1 ? ", " : "", "{\"kernel\": ",
-                      jsonString(plan_->kernels(static_cast<int>(kernel)).name()),
-                      ", \"seconds_per_step\": ",
-                      jsonNumber(static_cast<double>(total[kernel]) * 1e-9 / runs),
-                      ", \"share\": ", jsonNumber(static_cast<double>(total[kernel]) / all), "}");
+      absl::StrAppend(
+          &profile, profile.size() > 1 ? ", " : "",
+          "{\"kernel\": ", jsonString(plan_->kernels(static_cast<int>(kernel)).name()),
+          ", \"seconds_per_step\": ", jsonNumber(static_cast<double>(total[kernel]) * 1e-9 / runs),
+          ", \"share\": ", jsonNumber(static_cast<double>(total[kernel]) / all), "}");
     }
     profile += "]";
     stats.members.push_back({"kernel_profile", profile});
-    stats.members.push_back(
-        {"phase_seconds_per_step", jsonNumber(static_cast<double>(phaseNanoseconds_) * 1e-9 / runs)});
+    stats.members.push_back({"phase_seconds_per_step",
+                             jsonNumber(static_cast<double>(phaseNanoseconds_) * 1e-9 / runs)});
   }
   return stats;
 }

@@ -189,8 +189,8 @@ Device::recordProgram(const session::ProgramRecording &recording) {
           {addresses_[copy.src_buffer()], addresses_[copy.dst_buffer()], copy.size_bytes()});
     } else if (command.has_dispatch()) {
       const plan::Dispatch &dispatch = command.dispatch();
-      ResolvedDispatch resolved{functions_[dispatch.kernel()], dispatch.kernel(), {},
-                                tileCounts_[dispatch.kernel()]};
+      ResolvedDispatch resolved{
+          functions_[dispatch.kernel()], dispatch.kernel(), {}, tileCounts_[dispatch.kernel()]};
       for (uint32_t buffer : dispatch.buffers())
         resolved.bindings.push_back(addresses_[buffer]);
       phase.dispatches.push_back(std::move(resolved));

@@ -16,7 +16,7 @@ func.func private @double(%x: tensor<4xf64>) -> tensor<4xf64>
 func.func private @computed_operand(%x: tensor<8x4xf32>, %w: tensor<4x3xf32>) -> tensor<8x3xf32>
     attributes {graph.kernel = #graph.kernel<matmul, layers = ["fc"], ops = 2>} {
   %r = graph.relu %x : tensor<8x4xf32>
-  // expected-error @+1 {{'graph.matmul' op cannot be emitted: its lhs is computed inside the kernel, but a matmul kernel stages its operands from buffers (a bug in kernel formation)}}
+  // expected-error @+1 {{'graph.matmul' op cannot be emitted: its lhs is computed inside the kernel, but a matmul kernel reads its operands from buffers (a bug in kernel formation)}}
   %h = graph.matmul %r, %w : tensor<8x4xf32>, tensor<4x3xf32> -> tensor<8x3xf32>
   return %h : tensor<8x3xf32>
 }

@@ -46,8 +46,8 @@ mlir::FailureOr<CpuKernelInfo> emitCpuKernel(mlir::func::FuncOp kernel, mlir::Mo
 /// Writes into `into` the CPU form of the mask conversion kernel of emitMaskConversion
 /// (KernelEmitter.h): binding 0 written, binding 1 read; `pack` goes from words to bytes.
 mlir::FailureOr<CpuKernelInfo> emitCpuMaskConversion(mlir::ModuleOp into, mlir::Location loc,
-                                                     llvm::StringRef name, int64_t count,
-                                                     bool pack, const TargetConfig &config);
+                                                     llvm::StringRef name, int64_t count, bool pack,
+                                                     const TargetConfig &config);
 
 } // namespace kiln::kernels
 
