@@ -52,6 +52,24 @@ def error_result(args, message):
     return {"runner": args.peer, "arch": args.arch, "threads": args.threads, "error": message}
 
 
+def time_steps(run_step, batches, args):
+    """Runs args.warmup + args.steps steps (run_step(x, y) returns the loss once the step has
+    finished); returns the median time of the last args.steps, the time to the end of the first
+    step (compilation included) and the last loss."""
+    times = []
+    compile_start = time.perf_counter()
+    for i in range(args.warmup + args.steps):
+        x, y = batches[i % len(batches)]
+        start = time.perf_counter()
+        loss = run_step(x, y)
+        end = time.perf_counter()
+        if i == 0:
+            first = end - compile_start
+        if i >= args.warmup:
+            times.append(end - start)
+    return statistics.median(times), first, loss
+
+
 def train_torch(args, compiled):
     import numpy as np
     import torch
@@ -94,19 +112,9 @@ def train_torch(args, compiled):
         forward = model
         opt_step = opt.step
 
-    times = []
-    compile_start = time.perf_counter()
-    for i in range(args.warmup + args.steps):
-        x, y = batches[i % len(batches)]
-        start = time.perf_counter()
-        loss = step_fn(x, y).item()
-        end = time.perf_counter()
-        if i == 0:
-            first = end - compile_start
-        if i >= args.warmup:
-            times.append(end - start)
+    median, first, loss = time_steps(lambda x, y: step_fn(x, y).item(), batches, args)
     return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
-            "step_seconds": statistics.median(times), "first_step_seconds": first,
+            "step_seconds": median, "first_step_seconds": first,
             "final_loss": loss, "version": f"torch {torch.__version__}",
             "notes": f"Adam {adam}; torch threads {torch.get_num_threads()}"}
 
@@ -154,20 +162,14 @@ def train_jax(args):
     batches = [(jnp.asarray(rng.standard_normal((args.batch, w[0]), dtype=np.float32)),
                 jnp.asarray(rng.integers(0, w[-1], args.batch).astype(np.int32)))
                for _ in range(8)]
-    times = []
-    compile_start = time.perf_counter()
-    for i in range(args.warmup + args.steps):
-        x, y = batches[i % len(batches)]
-        start = time.perf_counter()
+    def run_step(x, y):
+        nonlocal state
         state, loss = step(state, x, y)
-        loss = float(loss.block_until_ready())
-        end = time.perf_counter()
-        if i == 0:
-            first = end - compile_start
-        if i >= args.warmup:
-            times.append(end - start)
+        return float(loss.block_until_ready())
+
+    median, first, loss = time_steps(run_step, batches, args)
     return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
-            "step_seconds": statistics.median(times), "first_step_seconds": first,
+            "step_seconds": median, "first_step_seconds": first,
             "final_loss": loss, "version": f"jax {jax.__version__}",
             "notes": "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
 

@@ -36,8 +36,8 @@ absl::StatusOr<std::unique_ptr<session::Session>> createSession(plan::Plan plan,
   KILN_RETURN_IF_ERROR(checkPlanForCpu(plan));
   session::SessionConfig config;
   config.waitTimeout = options.waitTimeout;
-  return session::Session::create(std::move(plan), std::make_unique<Device>(options.threads, options.isa),
-                                  config);
+  return session::Session::create(std::move(plan),
+                                  std::make_unique<Device>(options.threads, options.isa), config);
 }
 
 } // namespace kiln::cpu

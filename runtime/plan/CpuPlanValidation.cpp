@@ -54,7 +54,8 @@ absl::Status validateImages(const Plan &plan, absl::flat_hash_map<std::string, i
                      "-byte sha256; it must be the 32-byte SHA-256 digest of its code");
   }
   // A plan without kernels (outputs that are inputs or constants) runs no code.
-  if (hasTarget(plan, TARGET_CPU) && plan.kernels_size() > 0 && !imageOfIsa.contains(kBaselineCpuIsa))
+  if (hasTarget(plan, TARGET_CPU) && plan.kernels_size() > 0 &&
+      !imageOfIsa.contains(kBaselineCpuIsa))
     return invalid("the plan targets cpu but carries no cpu image for ", kBaselineCpuIsa,
                    plan.cpu_images().empty()
                        ? std::string(" (it has none)")

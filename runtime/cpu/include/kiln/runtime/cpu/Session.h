@@ -21,9 +21,9 @@
 #include "absl/status/statusor.h"
 
 #include <chrono>
-#include <string>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace kiln::cpu {
 
