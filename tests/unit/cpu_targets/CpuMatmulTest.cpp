@@ -84,15 +84,6 @@ float rhsAt(const float *b, Layout layout, int64_t k, int64_t j) {
   return layout.transposeRhs ? b[j * kDepth + k] : b[k * kColumns + j];
 }
 
-std::vector<float> randomFloats(size_t count, unsigned seed) {
-  std::mt19937 random(seed);
-  std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
-  std::vector<float> values(count);
-  for (float &value : values)
-    value = uniform(random);
-  return values;
-}
-
 /// Checks one m x n product of `a` and `b` (+ `bias` when given): bitwise the fmaf loop
 /// (plus the bias in one rounding) and near the double product.
 void checkProduct(const float *got, const float *a, const float *b, const float *bias,

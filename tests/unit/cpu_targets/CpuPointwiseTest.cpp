@@ -70,15 +70,6 @@ func.func private @update(%w: tensor<1000xf32>, %g: tensor<1000xf32>, %v: tensor
 }
 )mlir";
 
-std::vector<float> randomFloats(size_t count, unsigned seed, float scale = 2.0f) {
-  std::mt19937 random(seed);
-  std::uniform_real_distribution<float> uniform(-scale, scale);
-  std::vector<float> values(count);
-  for (float &value : values)
-    value = uniform(random);
-  return values;
-}
-
 class CpuPointwiseTest : public CpuKernelTest {};
 
 TEST_F(CpuPointwiseTest, TanhAffineRunsOnX86_64V3) {

@@ -51,15 +51,6 @@ func.func private @log_softmax(%x: tensor<5x13xf32>) -> tensor<5x13xf32>
 }
 )mlir";
 
-std::vector<float> randomFloats(size_t count, unsigned seed, float scale) {
-  std::mt19937 random(seed);
-  std::uniform_real_distribution<float> uniform(-scale, scale);
-  std::vector<float> values(count);
-  for (float &value : values)
-    value = uniform(random);
-  return values;
-}
-
 class CpuReductionTest : public CpuKernelTest {};
 
 TEST_F(CpuReductionTest, ColumnSumAndMeanRunOnX86_64V3) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,6 +115,15 @@ std::vector<TileSplit> tileSplits(uint32_t tiles) {
   splits.push_back(
       {{0, 0}, {0, tiles / 3}, {tiles / 3, tiles / 3}, {tiles / 3, tiles}, {tiles, tiles + 5}});
   return splits;
+}
+
+std::vector<float> randomFloats(size_t count, unsigned seed, float scale) {
+  std::mt19937 random(seed);
+  std::uniform_real_distribution<float> uniform(-scale, scale);
+  std::vector<float> values(count);
+  for (float &value : values)
+    value = uniform(random);
+  return values;
 }
 
 void expectNear(const std::vector<float> &got, const std::vector<double> &expected,

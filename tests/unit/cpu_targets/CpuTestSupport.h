@@ -78,6 +78,9 @@ using TileSplit = std::vector<std::pair<uint32_t, uint32_t>>;
 /// ranges with empty and out-of-range calls.
 std::vector<TileSplit> tileSplits(uint32_t tiles);
 
+/// `count` floats drawn uniformly from [-scale, scale) by a generator seeded with `seed`.
+std::vector<float> randomFloats(size_t count, unsigned seed, float scale = 2.0f);
+
 /// Fails the test (at most 5 messages) where `got[i]` is not within float32's forward
 /// tolerance of TESTING.md, |a-b| <= 1e-4 + 1e-4*|b|, of `expected[i]`.
 void expectNear(const std::vector<float> &got, const std::vector<double> &expected,
