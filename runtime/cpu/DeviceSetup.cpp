@@ -50,6 +50,16 @@ std::vector<std::string> hostIsas() {
   return isas;
 }
 
+const plan::CpuImage *chooseImage(const plan::Plan &plan, const std::string &requested) {
+  std::vector<std::string> isas =
+      requested.empty() ? hostIsas() : std::vector<std::string>{requested};
+  for (const std::string &isa : isas)
+    for (const plan::CpuImage &image : plan.cpu_images())
+      if (image.isa() == isa)
+        return &image;
+  return nullptr;
+}
+
 Device::Device(uint32_t threads, std::string isa)
     : threads_(threads == 0 ? defaultThreadCount() : threads), requestedIsa_(std::move(isa)) {}
 
@@ -91,13 +101,9 @@ absl::Status Device::loadCode() {
                        host.empty() ? std::string("no known ISA") : absl::StrJoin(host, ", ")));
     host = {requestedIsa_};
   }
-  const plan::CpuImage *chosen = nullptr;
   for (const plan::CpuImage &image : plan_->cpu_images())
     carried.push_back(image.isa());
-  for (const std::string &isa : host)
-    for (const plan::CpuImage &image : plan_->cpu_images())
-      if (chosen == nullptr && image.isa() == isa)
-        chosen = &image;
+  const plan::CpuImage *chosen = chooseImage(*plan_, requestedIsa_);
   if (chosen == nullptr)
     return absl::FailedPreconditionError(
         absl::StrCat("plan '", plan_->metadata().model_name(), "' carries cpu images for ",

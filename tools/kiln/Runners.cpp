@@ -93,16 +93,6 @@ makeRunner(absl::StatusOr<std::unique_ptr<DeviceSession>> session,
       new SessionRunner(std::unique_ptr<session::Session>(*std::move(session)), description));
 }
 
-/// The ISA of the image the cpu device would run: the host's best ISA the plan carries code
-/// for (as cpu::Device chooses it), or nothing.
-std::optional<std::string> hostIsaOf(const plan::Plan &plan) {
-  for (const std::string &isa : cpu::hostIsas())
-    for (const plan::CpuImage &image : plan.cpu_images())
-      if (image.isa() == isa)
-        return isa;
-  return std::nullopt;
-}
-
 absl::StatusOr<std::unique_ptr<StepRunner>> createCpu(const plan::Plan &plan,
                                                       const RunnerOptions &options) {
   if (!plan::hasTarget(plan, plan::TARGET_CPU))
@@ -115,8 +105,9 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createCpu(const plan::Plan &plan,
   if (!session.ok())
     return session.status();
   uint32_t threads = options.threads == 0 ? cpu::defaultThreadCount() : options.threads;
-  std::string description = absl::StrCat("CPU (", hostIsaOf(plan).value_or("?"), ", ", threads,
-                                         threads == 1 ? " thread)" : " threads)");
+  const plan::CpuImage *image = cpu::chooseImage(plan, sessionOptions.isa);
+  std::string description = absl::StrCat("CPU (", image ? image->isa() : std::string("?"), ", ",
+                                         threads, threads == 1 ? " thread)" : " threads)");
   return std::unique_ptr<StepRunner>(new SessionRunner(*std::move(session), description));
 }
 
@@ -271,7 +262,7 @@ absl::StatusOr<std::unique_ptr<StepRunner>> createAuto(const plan::Plan &plan,
     hint = std::find(all.begin(), all.end(), plan::TARGET_CPU) != all.end()
                ? "compile with --target cpu|all"
                : "compile with --target cpu";
-  } else if (std::optional<std::string> isa = hostIsaOf(plan); !isa) {
+  } else if (cpu::chooseImage(plan) == nullptr) {
     std::vector<std::string> carried;
     for (const plan::CpuImage &image : plan.cpu_images())
       carried.push_back(image.isa());

@@ -34,6 +34,10 @@ namespace kiln::cpu {
 /// The ISAs this host can run, best first ("x86-64-v4", "x86-64-v3"; "aarch64").
 std::vector<std::string> hostIsas();
 
+/// The image of `plan` the cpu device runs: the first of hostIsas() (or `requested` alone,
+/// when given) the plan carries an image for; null when there is none.
+const plan::CpuImage *chooseImage(const plan::Plan &plan, const std::string &requested = {});
+
 class Device : public session::Device {
 public:
   /// A device whose team has `threads` participants (0: defaultThreadCount()).
