@@ -1,10 +1,15 @@
 //===- ExtractEval.cpp - kiln-extract-eval: a forward-only program --------===//
 //
 // Derives func @eval from func @step before autodiff: the same forward ops
-// and outputs, without the loss root and without state updates. Ops nothing
-// observable needs afterwards (an input only the optimizer would have used,
-// reads that only fed an assign) are removed here, since graph.input and
+// and outputs, without the loss root and without state updates, and with
+// every graph.train_or_eval replaced by its eval operand (batch norm's running
+// statistics, dropout's identity). Ops nothing observable needs afterwards (an
+// input only the optimizer would have used, reads that only fed an assign, a
+// dropout mask and its step counter) are removed here, since graph.input and
 // graph.read have effects canonicalization does not remove.
+//
+// Also kiln-resolve-train-or-eval, for a compile without an eval program:
+// graph.train_or_eval becomes its training operand everywhere but @eval.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +21,7 @@
 
 namespace kiln {
 #define GEN_PASS_DEF_EXTRACTEVAL
+#define GEN_PASS_DEF_RESOLVETRAINOREVAL
 #include "kiln/Compiler/Passes.h.inc"
 
 using namespace mlir;
@@ -28,6 +34,14 @@ bool isRemovableWhenDead(Operation *op) {
   if (op->hasTrait<OpTrait::IsTerminator>())
     return false;
   return isPure(op) || llvm::isa<InputOp, ReadOp>(op);
+}
+
+/// Replaces every graph.train_or_eval in `function` by its training or eval operand.
+void resolve(func::FuncOp function, bool training) {
+  function.walk([&](TrainOrEvalOp op) {
+    op.replaceAllUsesWith(training ? op.getTrain() : op.getEval());
+    op.erase();
+  });
 }
 
 struct ExtractEvalPass : impl::ExtractEvalBase<ExtractEvalPass> {
@@ -43,6 +57,7 @@ struct ExtractEvalPass : impl::ExtractEvalBase<ExtractEvalPass> {
       return signalPassFailure();
     }
     func::FuncOp eval = step.clone();
+    resolve(step, /*training=*/true);
     eval.setName("eval");
     module.insert(std::next(Block::iterator(step)), eval);
 
@@ -50,11 +65,20 @@ struct ExtractEvalPass : impl::ExtractEvalBase<ExtractEvalPass> {
       if (llvm::isa<MinimizeOp, AssignOp, GradientOp>(op))
         op->erase();
     });
+    resolve(eval, /*training=*/false);
     // Reverse order erases users before producers, so one sweep suffices.
     Block &body = eval.getBody().front();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
       if (op.use_empty() && isRemovableWhenDead(&op))
         op.erase();
+  }
+};
+
+struct ResolveTrainOrEvalPass : impl::ResolveTrainOrEvalBase<ResolveTrainOrEvalPass> {
+  void runOnOperation() override {
+    for (auto function : getOperation().getOps<func::FuncOp>())
+      if (function.getName() != "eval")
+        resolve(function, /*training=*/true);
   }
 };
 

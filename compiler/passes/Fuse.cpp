@@ -614,8 +614,9 @@ private:
   void materializeViews() {
     Block &body = program_.getBody().front();
     for (Operation &op : body) {
-      // Splat constants (views of nothing) are recomputed wherever they are read.
-      if (classify(&op) != OpClass::View || op.getNumOperands() == 0)
+      // Splat constants are recomputed wherever they are read, and the plan holds them for
+      // other readers; other views of nothing (graph.iota) are materialized like any view.
+      if (classify(&op) != OpClass::View || llvm::isa<ConstantOp>(op))
         continue;
       bool needed = llvm::any_of(op.getUsers(), [&](Operation *user) {
         OpClass userClass = classify(user);
@@ -727,7 +728,7 @@ private:
       name = "step";
     llvm::SetVector<llvm::StringRef> mnemonics;
     for (Operation *op : ops)
-      if (classify(op) != OpClass::View || op->getNumOperands() != 0)
+      if (classify(op) != OpClass::View || !llvm::isa<ConstantOp>(op))
         mnemonics.insert(op->getName().stripDialect());
     if (root->horizontal) {
       name += "_multi_tensor";

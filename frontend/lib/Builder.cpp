@@ -261,6 +261,94 @@ Tensor Builder::parameter(std::string_view name, llvm::ArrayRef<int64_t> shape, 
   return create<graph::ReadOp>(loc, type, fullName);
 }
 
+Tensor Builder::state(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
+                      SourceLocation loc) {
+  if (!ready(loc))
+    return poison();
+  if (name.empty()) {
+    fail("a state variable needs a non-empty name", loc);
+    return poison();
+  }
+  std::string fullName = scoped(name);
+  std::string where = absl::StrCat("state variable '", fullName, "'");
+  if (variableNames_.contains(fullName)) {
+    fail(absl::StrCat(where, " already exists; variable names must be unique"), loc);
+    return poison();
+  }
+  if (std::optional<std::string> bad = negativeDimension(shape)) {
+    fail(absl::StrCat(where, ": ", *bad), loc);
+    return poison();
+  }
+  absl::StatusOr<ResolvedInit> resolved = init.resolve(shape);
+  if (!resolved.ok()) {
+    fail(absl::StrCat(where, ": ", resolved.status().message()), loc);
+    return poison();
+  }
+  // A constant needs no stream, so adding state leaves the parameters' draws as they were.
+  uint64_t stream = resolved->distribution == graph::Distribution::constant ? 0 : nextStream_++;
+  auto type = RankedTensorType::get(shape, Float32Type::get(context_));
+  auto initializer = graph::InitializerAttr::get(context_, resolved->distribution, resolved->first,
+                                                 resolved->second, seed_, stream);
+  OpBuilder moduleBuilder(step_);
+  moduleBuilder.create<graph::VariableOp>(location(loc), fullName, type, initializer,
+                                          /*trainable=*/false);
+  variableNames_.insert(fullName);
+  Tensor read = create<graph::ReadOp>(loc, type, fullName);
+  stateReads_[read.value()] = fullName;
+  return read;
+}
+
+void Builder::assign(Tensor state, Tensor value, SourceLocation loc) {
+  if (!ready(loc))
+    return;
+  if (!state.ok() || state.builder() != this || !value.ok() || value.builder() != this) {
+    fail("assign: both the state and the value must be Tensors of this Builder", loc);
+    return;
+  }
+  auto found = stateReads_.find(state.value());
+  if (found == stateReads_.end()) {
+    fail("assign: the first operand must be a Tensor that Builder::state() returned", loc);
+    return;
+  }
+  const std::string &name = found->second;
+  if (value.type() != state.type()) {
+    fail(absl::StrCat("assign: state variable '", name, "' is ", describe(state.type()),
+                      " but the value is ", describe(value.type())),
+         loc);
+    return;
+  }
+  if (!assignedStates_.insert(name).second) {
+    fail(absl::StrCat("assign: state variable '", name,
+                      "' is already assigned in this step; a variable is assigned at most once "
+                      "per step"),
+         loc);
+    return;
+  }
+  opBuilder_.create<graph::AssignOp>(location(loc), name, value.value());
+}
+
+Tensor Builder::stepCounter(SourceLocation loc) {
+  if (!ready(loc))
+    return poison();
+  if (stepCounter_)
+    return Tensor(*this, stepCounter_);
+  // Created outside any scope: one counter serves every layer.
+  std::vector<std::string> scopes = std::move(scopes_);
+  scopes_.clear();
+  Tensor counter = state("step_counter", {}, Init::zeros(), loc);
+  if (counter.ok()) {
+    auto type = counter.type();
+    Value one = opBuilder_.create<graph::ConstantOp>(location(loc), type,
+                                                     DenseElementsAttr::get(type, 1.0f));
+    assign(counter,
+           Tensor(*this, opBuilder_.create<graph::AddOp>(location(loc), counter.value(), one)),
+           loc);
+    stepCounter_ = counter.value();
+  }
+  scopes_ = std::move(scopes);
+  return counter;
+}
+
 Tensor Builder::constant(llvm::ArrayRef<int64_t> shape, float value, SourceLocation loc) {
   if (!ready(loc))
     return poison();

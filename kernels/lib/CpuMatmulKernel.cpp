@@ -15,6 +15,12 @@
 // Rows past a multiple of MR get a block of their own size; there is no split of k, so each
 // element is one fixed chain of fmas whichever thread computes it.
 //
+// A convolution op is the same kernel as an implicit GEMM (ConvGeometry.h), the batch being
+// the group: packing reads B[g, kk, j] through the geometry's index (the im2col element, a
+// zero where it is padding or between strides: a select on a clamped offset, no branch), the
+// micro-kernel reads A[g, i, kk] (always in bounds) through it, and the epilogue runs at the
+// conv result's index of (g, i, j).
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelContext.h"
@@ -45,8 +51,10 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
   int64_t m = contraction->m, n = contraction->n, k = contraction->k;
   bool transposeLhs = contraction->transposeLhs, transposeRhs = contraction->transposeRhs;
   BlockArgument lhsArgument = contraction->lhs, rhsArgument = contraction->rhs;
-  if (shapeOf(lhsArgument).size() != resultShape.size() ||
-      shapeOf(rhsArgument).size() != resultShape.size())
+  std::optional<graph::ConvGeometry> conv = contraction->conv;
+  IndexMath math{b, loc};
+  if (!conv && (shapeOf(lhsArgument).size() != resultShape.size() ||
+                shapeOf(rhsArgument).size() != resultShape.size()))
     return contraction->op->emitOpError("cannot be compiled for the CPU target yet: a "
                                         "broadcast batch operand");
   Value lhs = context.inputs[lhsArgument.getArgNumber()];
@@ -89,17 +97,29 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
     }
     {
       // rhs(kk, j): stored [k, n] (j contiguous) or, transposed, [n, k] (kk contiguous).
-      int64_t outerExtent = transposeRhs ? width : k, innerExtent = transposeRhs ? k : width;
+      // A conv's B is packed kk-major like a plain rhs (along cols, which mostly run along
+      // pixels in memory).
+      bool columnMajor = transposeRhs && !conv;
+      int64_t outerExtent = columnMajor ? width : k, innerExtent = columnMajor ? k : width;
       auto outer = b.create<scf::ForOp>(loc, index(0), index(outerExtent), index(1));
       OpBuilder::InsertionGuard packGuard(b);
       b.setInsertionPointToStart(outer.getBody());
       auto inner = b.create<scf::ForOp>(loc, index(0), index(innerExtent), index(1));
       b.setInsertionPointToStart(inner.getBody());
-      Value kk = transposeRhs ? inner.getInductionVar() : outer.getInductionVar();
-      Value c = transposeRhs ? outer.getInductionVar() : inner.getInductionVar();
+      Value kk = columnMajor ? inner.getInductionVar() : outer.getInductionVar();
+      Value c = columnMajor ? outer.getInductionVar() : inner.getInductionVar();
       Value column = add(firstColumn, c);
-      Value source = transposeRhs ? add(mul(column, k), kk) : add(mul(kk, n), column);
-      Value element = b.create<memref::LoadOp>(loc, rhs, add(rhsBase, source));
+      Value element;
+      if (conv) {
+        graph::ConvAccess<Value, Value> access = conv->rhsAt(math, batchIndex, kk, column);
+        Value offset = b.create<arith::SelectOp>(loc, access.valid, access.offset, index(0));
+        Value loaded = b.create<memref::LoadOp>(loc, rhs, offset);
+        element = b.create<arith::SelectOp>(
+            loc, access.valid, loaded, b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f)));
+      } else {
+        Value source = transposeRhs ? add(mul(column, k), kk) : add(mul(kk, n), column);
+        element = b.create<memref::LoadOp>(loc, rhs, add(rhsBase, source));
+      }
       b.create<memref::StoreOp>(loc, element, scratch, add(mul(kk, panel), c));
       b.setInsertionPointAfter(inner);
       vectorizeCpuLoop(b, inner, lanes);
@@ -122,9 +142,11 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
         llvm::SmallVector<Value> next;
         for (int64_t r = 0; r < rows; ++r) {
           Value row = add(firstRow, index(r));
-          Value at = transposeLhs ? add(mul(kk, m), row) : add(mul(row, k), kk);
-          Value left = b.create<vector::BroadcastOp>(
-              loc, vector, b.create<memref::LoadOp>(loc, lhs, add(lhsBase, at)));
+          Value at = conv           ? conv->lhsAt(math, batchIndex, row, kk).offset
+                     : transposeLhs ? add(lhsBase, add(mul(kk, m), row))
+                                    : add(lhsBase, add(mul(row, k), kk));
+          Value left =
+              b.create<vector::BroadcastOp>(loc, vector, b.create<memref::LoadOp>(loc, lhs, at));
           for (int64_t v = 0; v < vectors; ++v)
             next.push_back(b.create<math::FmaOp>(loc, left, right[v],
                                                  depth.getRegionIterArgs()[r * vectors + v]));
@@ -149,10 +171,19 @@ LogicalResult emitCpuMatmul(KernelContext &context) {
           b.setInsertionPointToStart(columns.getBody());
           Value c = columns.getInductionVar();
           Value column = add(firstColumn, c);
-          Index idx = batchIdx;
-          idx.push_back(row);
-          idx.push_back(column);
-          context.beginSite(idx, resultShape, add(resultBase, add(mul(row, n), column)));
+          Index idx;
+          Value linear;
+          if (conv) {
+            std::array<Value, 4> at = conv->resultAt(math, batchIndex, row, column);
+            idx.assign(at.begin(), at.end());
+            linear = math.ravel(idx, resultShape);
+          } else {
+            idx = batchIdx;
+            idx.push_back(row);
+            idx.push_back(column);
+            linear = add(resultBase, add(mul(row, n), column));
+          }
+          context.beginSite(idx, resultShape, linear);
           context.provided[product] = b.create<memref::LoadOp>(loc, scratch, add(blockStart, c));
           if (failed(context.storeResults(all, idx)))
             return failure();

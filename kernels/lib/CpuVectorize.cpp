@@ -33,9 +33,11 @@ namespace {
 
 bool widenableType(Type type) { return type.isIntOrIndexOrFloat(); }
 
-/// Whether `op` (varying) can be recreated on vectors operand by operand.
+/// Whether `op` (varying) can be recreated on vectors operand by operand. Every result is
+/// widened: arith.mului_extended (dropout's Philox rounds) has two.
 bool widenableOp(Operation &op) {
-  if (op.getNumRegions() != 0 || op.getNumResults() != 1 || !widenableType(op.getResultTypes()[0]))
+  if (op.getNumRegions() != 0 || op.getNumResults() == 0 ||
+      !llvm::all_of(op.getResultTypes(), widenableType))
     return false;
   Dialect *dialect = op.getDialect();
   if (!dialect || !isa<arith::ArithDialect, math::MathDialect>(dialect))
@@ -219,9 +221,12 @@ private:
     OperationState state(op.getLoc(), op.getName());
     for (Value operand : op.getOperands())
       state.addOperands(vectorValue(operand));
-    state.addTypes(vectorOf(op.getResultTypes()[0]));
+    for (Type type : op.getResultTypes())
+      state.addTypes(vectorOf(type));
     state.addAttributes(op.getAttrs());
-    wide.map(op.getResult(0), b.create(state)->getResult(0));
+    Operation *widened = b.create(state);
+    for (auto [from, to] : llvm::zip(op.getResults(), widened->getResults()))
+      wide.map(from, to);
   }
 
   OpBuilder &b;

@@ -9,6 +9,8 @@
 
 #include "KernelContext.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <algorithm>
@@ -325,6 +327,40 @@ prepareKernel(KernelContext &context, graph::KernelAttr info, llvm::StringRef ta
   return types;
 }
 
+Value IndexMath::constant(int64_t value) { return b.create<arith::ConstantIndexOp>(loc, value); }
+Value IndexMath::add(Value lhs, Value rhs) { return b.create<arith::AddIOp>(loc, lhs, rhs); }
+Value IndexMath::sub(Value lhs, Value rhs) { return b.create<arith::SubIOp>(loc, lhs, rhs); }
+Value IndexMath::mul(Value lhs, int64_t rhs) {
+  return rhs == 1 ? lhs : b.create<arith::MulIOp>(loc, lhs, constant(rhs)).getResult();
+}
+Value IndexMath::div(Value lhs, int64_t rhs) {
+  return rhs == 1 ? lhs : b.create<arith::DivUIOp>(loc, lhs, constant(rhs)).getResult();
+}
+Value IndexMath::rem(Value lhs, int64_t rhs) {
+  return rhs == 1 ? constant(0) : b.create<arith::RemUIOp>(loc, lhs, constant(rhs)).getResult();
+}
+Value IndexMath::inRange(Value value, int64_t limit) {
+  return all(b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, value, constant(0)),
+             b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, value, constant(limit)));
+}
+Value IndexMath::isZero(Value value) {
+  return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, value, constant(0));
+}
+Value IndexMath::all(Value lhs, Value rhs) {
+  if (auto known = getConstantIntValue(lhs); known && *known)
+    return rhs;
+  if (auto known = getConstantIntValue(rhs); known && *known)
+    return lhs;
+  return b.create<arith::AndIOp>(loc, lhs, rhs);
+}
+Value IndexMath::yes() { return b.create<arith::ConstantIntOp>(loc, 1, 1); }
+Value IndexMath::ravel(llvm::ArrayRef<Value> idx, llvm::ArrayRef<int64_t> shape) {
+  Value linear = idx.front();
+  for (size_t d = 1; d < idx.size(); ++d)
+    linear = add(mul(linear, shape[d]), idx[d]);
+  return linear;
+}
+
 FailureOr<Contraction> findContraction(KernelContext &context) {
   Contraction found;
   graph::IterationSpace space;
@@ -339,17 +375,26 @@ FailureOr<Contraction> findContraction(KernelContext &context) {
                                       "contraction");
   found.product = found.op->getResult(0);
   found.resultShape = shapeOf(found.product);
-  size_t rank = found.resultShape.size();
-  found.batchShape = found.resultShape.drop_back(2);
-  found.batch = product(found.batchShape);
-  found.m = found.resultShape[rank - 2];
-  found.n = found.resultShape[rank - 1];
-  found.k = space.extents[rank];
-  AffineExpr depthDim = getAffineDimExpr(rank, context.b.getContext());
-  found.transposeLhs = space.operandMaps[0].getResults().back() != depthDim;
-  found.transposeRhs = space.operandMaps[1].getResults().back() == depthDim;
-  found.lhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(0));
-  found.rhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(1));
+  if ((found.conv = graph::convGeometryOf(found.op))) {
+    found.batch = found.conv->groups();
+    found.m = found.conv->rows();
+    found.n = found.conv->cols();
+    found.k = found.conv->depth();
+    found.lhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(found.conv->lhsOperand()));
+    found.rhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(found.conv->rhsOperand()));
+  } else {
+    size_t rank = found.resultShape.size();
+    found.batchShape = found.resultShape.drop_back(2);
+    found.batch = product(found.batchShape);
+    found.m = found.resultShape[rank - 2];
+    found.n = found.resultShape[rank - 1];
+    found.k = space.extents[rank];
+    AffineExpr depthDim = getAffineDimExpr(rank, context.b.getContext());
+    found.transposeLhs = space.operandMaps[0].getResults().back() != depthDim;
+    found.transposeRhs = space.operandMaps[1].getResults().back() == depthDim;
+    found.lhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(0));
+    found.rhs = llvm::dyn_cast<BlockArgument>(found.op->getOperand(1));
+  }
   if (!found.lhs || !found.rhs)
     return found.op->emitOpError("cannot be emitted: its ")
            << (found.lhs ? "rhs" : "lhs") << " is computed inside the kernel, but a matmul "

@@ -174,7 +174,10 @@ mlir::FailureOr<llvm::SmallVector<mlir::MemRefType>>
 prepareKernel(KernelContext &context, graph::KernelAttr info, llvm::StringRef target);
 
 /// A matmul kernel's contraction: loops (batch..., m, n, k); lhs reads (m, k) or, transposed,
-/// (k, m); rhs (k, n) or (n, k). Its operands are kernel arguments.
+/// (k, m); rhs (k, n) or (n, k). Its operands are kernel arguments. For a convolution op
+/// (`conv` set) the batch is the group, m, n, k the geometry's rows, cols and depth, lhs and
+/// rhs the geometry's A and B, read (and the result written) through the geometry's index
+/// (implicit GEMM, ConvGeometry.h); batchShape is empty and the transposes unused.
 struct Contraction {
   mlir::Operation *op = nullptr;
   mlir::Value product;
@@ -182,6 +185,29 @@ struct Contraction {
   int64_t batch = 1, m = 0, n = 0, k = 0;
   bool transposeLhs = false, transposeRhs = false;
   mlir::BlockArgument lhs, rhs;
+  std::optional<graph::ConvGeometry> conv;
+};
+
+/// ConvGeometry's index arithmetic (its `Math`) on MLIR index values, at the builder's
+/// insertion point; multiplications and divisions by 1 emit nothing.
+struct IndexMath {
+  using Value = mlir::Value;
+  using Bool = mlir::Value;
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+
+  Value constant(int64_t value);
+  Value add(Value lhs, Value rhs);
+  Value sub(Value lhs, Value rhs);
+  Value mul(Value lhs, int64_t rhs);
+  Value div(Value lhs, int64_t rhs);
+  Value rem(Value lhs, int64_t rhs);
+  Bool inRange(Value value, int64_t limit);
+  Bool isZero(Value value);
+  Bool all(Bool lhs, Bool rhs);
+  Bool yes();
+  /// The row-major offset of `idx` in `shape`.
+  Value ravel(llvm::ArrayRef<Value> idx, llvm::ArrayRef<int64_t> shape);
 };
 
 /// The contraction of the matmul kernel in `context`; an error when there is none or its

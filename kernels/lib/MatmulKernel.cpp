@@ -7,6 +7,12 @@
 // transposed comes from the contraction's operand index maps. The epilogue
 // runs per output element on the accumulator; the batch is the grid's z.
 //
+// A convolution op is the same kernel as an implicit GEMM (ConvGeometry.h): the
+// batch is the group, and stage() loads A[g, row, depth] and B[g, depth, col]
+// through the geometry's index (the im2col element, zero where it falls in the
+// padding or between strides) instead of a plain row-major offset; the
+// epilogue runs at the conv result's index the geometry gives for (g, row, col).
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelContext.h"
@@ -69,8 +75,13 @@ LogicalResult MatmulEmitter::emit(KernelContext &context) {
   // tile[depth * tile + outer], reading along the stored matrix's contiguous dimension
   // (outerMajorInMemory: element (outer, depth) at outer * k + depth, else depth * extent +
   // outer).
+  // A conv operand's element: the geometry's offset and validity at (outer, depth).
+  std::optional<graph::ConvGeometry> conv = contraction->conv;
+  IndexMath math{b, loc};
+  using ConvElement = std::function<graph::ConvAccess<Value, Value>(Value outer, Value depth)>;
   auto stage = [&](Value operand, Value tileBuffer, Value base, Value depth, int64_t outerExtent,
-                   Value batchOffset, bool outerMajorInMemory) {
+                   Value batchOffset, bool outerMajorInMemory,
+                   const ConvElement &convElement = nullptr) {
     for (int64_t q = 0; q < config.matmulTileElements() / threads; ++q) {
       Value e = b.create<arith::AddIOp>(loc, thread, index(q * threads));
       Value outer, inner;
@@ -87,18 +98,27 @@ LogicalResult MatmulEmitter::emit(KernelContext &context) {
           loc,
           b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, globalOuter, index(outerExtent)),
           b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, globalDepth, index(k)));
+      std::optional<graph::ConvAccess<Value, Value>> convAccess;
+      if (convElement) {
+        convAccess = convElement(globalOuter, globalDepth);
+        inBounds = math.all(inBounds, convAccess->valid);
+      }
       auto branch = b.create<scf::IfOp>(loc, b.getF32Type(), inBounds, /*withElse=*/true);
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&branch.getThenRegion().front());
-        Value offset =
-            outerMajorInMemory
-                ? b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, globalOuter, index(k)),
-                                          globalDepth)
-                : b.create<arith::AddIOp>(
-                      loc, b.create<arith::MulIOp>(loc, globalDepth, index(outerExtent)),
-                      globalOuter);
-        offset = b.create<arith::AddIOp>(loc, offset, batchOffset);
+        Value offset;
+        if (convAccess) {
+          offset = convAccess->offset;
+        } else {
+          offset = outerMajorInMemory
+                       ? b.create<arith::AddIOp>(
+                             loc, b.create<arith::MulIOp>(loc, globalOuter, index(k)), globalDepth)
+                       : b.create<arith::AddIOp>(
+                             loc, b.create<arith::MulIOp>(loc, globalDepth, index(outerExtent)),
+                             globalOuter);
+          offset = b.create<arith::AddIOp>(loc, offset, batchOffset);
+        }
         b.create<scf::YieldOp>(loc, b.create<memref::LoadOp>(loc, operand, offset).getResult());
         b.setInsertionPointToStart(&branch.getElseRegion().front());
         b.create<scf::YieldOp>(loc, zero);
@@ -117,11 +137,21 @@ LogicalResult MatmulEmitter::emit(KernelContext &context) {
     Value depth = tiles.getInductionVar();
     context.directReads.insert(lhs.getArgNumber());
     context.directReads.insert(rhs.getArgNumber());
-    // lhs(m, k): stored [m, k] (k contiguous) or, transposed, [k, m].
-    stage(context.inputs[lhs.getArgNumber()], lhsTile, rowBase, depth, m, lhsBatch, !transposeLhs);
-    // rhs(k, n): stored [k, n] (n contiguous) or, transposed, [n, k].
-    stage(context.inputs[rhs.getArgNumber()], rhsTile, columnBase, depth, n, rhsBatch,
-          transposeRhs);
+    if (conv) {
+      // A[g, row, depth] runs along depth in memory (weights, or the gradient's pixels);
+      // B[g, depth, col] along col (output or input pixels), except for weight_grad's taps.
+      stage(context.inputs[lhs.getArgNumber()], lhsTile, rowBase, depth, m, lhsBatch, true,
+            [&](Value row, Value d) { return conv->lhsAt(math, bz, row, d); });
+      stage(context.inputs[rhs.getArgNumber()], rhsTile, columnBase, depth, n, rhsBatch, false,
+            [&](Value col, Value d) { return conv->rhsAt(math, bz, d, col); });
+    } else {
+      // lhs(m, k): stored [m, k] (k contiguous) or, transposed, [k, m].
+      stage(context.inputs[lhs.getArgNumber()], lhsTile, rowBase, depth, m, lhsBatch,
+            !transposeLhs);
+      // rhs(k, n): stored [k, n] (n contiguous) or, transposed, [n, k].
+      stage(context.inputs[rhs.getArgNumber()], rhsTile, columnBase, depth, n, rhsBatch,
+            transposeRhs);
+    }
     b.create<gpu::BarrierOp>(loc);
     auto inner =
         b.create<scf::ForOp>(loc, index(0), index(depthTile), index(1), tiles.getRegionIterArgs());
@@ -167,12 +197,20 @@ LogicalResult MatmulEmitter::emit(KernelContext &context) {
           b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, column, index(n)));
       auto branch = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
       b.setInsertionPointToStart(&branch.getThenRegion().front());
-      Index idx = batchIdx;
-      idx.push_back(row);
-      idx.push_back(column);
-      Value linear = b.create<arith::AddIOp>(
-          loc, b.create<arith::MulIOp>(loc, bz, index(m * n)),
-          b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, row, index(n)), column));
+      Index idx;
+      Value linear;
+      if (conv) {
+        std::array<Value, 4> at = conv->resultAt(math, bz, row, column);
+        idx.assign(at.begin(), at.end());
+        linear = math.ravel(idx, resultShape);
+      } else {
+        idx = batchIdx;
+        idx.push_back(row);
+        idx.push_back(column);
+        linear = b.create<arith::AddIOp>(
+            loc, b.create<arith::MulIOp>(loc, bz, index(m * n)),
+            b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, row, index(n)), column));
+      }
       context.beginSite(idx, resultShape, linear);
       context.provided[product] = tiles.getResult(i * perThread + j);
       if (failed(context.storeResults(all, idx)))

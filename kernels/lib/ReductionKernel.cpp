@@ -91,7 +91,17 @@ LogicalResult ReductionEmitter::emit(KernelContext &context) {
     Value combined = context.combine(space.combiner, loop.getRegionIterArgs()[0], term);
     b.create<scf::YieldOp>(loc, combined);
   }
-  Value total = context.workgroupReduce(loop.getResult(0), thread, threads, space.combiner);
+  // A thread past the last reduced element runs no iteration, and the SPIR-V lowering of a
+  // zero-trip scf.for leaves its result undefined rather than its initial value (lavapipe reads
+  // 0: harmless for a sum, wrong for a maximum of negative values), so such a thread
+  // contributes the identity explicitly.
+  Value partial = loop.getResult(0);
+  if (threads > reduced) {
+    Value ran =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, thread, context.index(reduced));
+    partial = b.create<arith::SelectOp>(loc, ran, partial, context.identity(space.combiner));
+  }
+  Value total = context.workgroupReduce(partial, thread, threads, space.combiner);
   total = reduction.buildReductionResult(b, loc, total, reduced);
   context.onFirstThread(thread);
   context.beginSite(keptIdx, shapeOf(result), output);

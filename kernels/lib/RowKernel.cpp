@@ -163,7 +163,15 @@ RowEmitter::statistic(KernelContext &context, graph::Combiner combiner,
       return failure();
     b.create<scf::YieldOp>(loc, context.combine(combiner, loop.getRegionIterArgs()[0], *value));
   }
-  return context.workgroupReduce(loop.getResult(0), thread_, threads_, combiner);
+  // A thread past the row's end runs no iteration; the SPIR-V lowering of a zero-trip scf.for
+  // leaves its result undefined (ReductionKernel.cpp), so it contributes the identity.
+  Value partial = loop.getResult(0);
+  if (threads_ > length_)
+    partial = b.create<arith::SelectOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, thread_, context.index(length_)),
+        partial, context.identity(combiner));
+  return context.workgroupReduce(partial, thread_, threads_, combiner);
 }
 
 LogicalResult RowEmitter::emit(KernelContext &context) {

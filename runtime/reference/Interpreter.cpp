@@ -74,6 +74,29 @@ template <typename T> absl::Status execute(const Instruction &instruction, Plan 
   case OpKind::kSoftmaxCrossEntropy:
     return softmaxCrossEntropy(data<T>(operand(0)), data<int32_t>(operand(1)), data<T>(result),
                                instruction.axis, instruction.where);
+  case OpKind::kConv2d:
+    conv2d(data<T>(operand(0)), data<T>(operand(1)), data<T>(result), instruction.conv);
+    return absl::OkStatus();
+  case OpKind::kConv2dInputGrad:
+    conv2dInputGrad(data<T>(operand(0)), data<T>(operand(1)), data<T>(result), instruction.conv);
+    return absl::OkStatus();
+  case OpKind::kConv2dWeightGrad:
+    conv2dWeightGrad(data<T>(operand(0)), data<T>(operand(1)), data<T>(result), instruction.conv);
+    return absl::OkStatus();
+  case OpKind::kDropoutMask:
+    dropoutMask(data<T>(operand(0)), data<uint8_t>(result), instruction.count,
+                instruction.dropout);
+    return absl::OkStatus();
+  case OpKind::kWindowCopy: {
+    std::vector<const T *> operands;
+    for (size_t i = 0; i < instruction.operands.size(); ++i)
+      operands.push_back(data<T>(operand(i)));
+    windowCopy(operands, data<T>(result), instruction.window);
+    return absl::OkStatus();
+  }
+  case OpKind::kIota:
+    iota(data<T>(result), instruction.iota);
+    return absl::OkStatus();
   case OpKind::kMse:
     meanSquaredError(data<T>(operand(0)), data<T>(operand(1)), data<T>(result), instruction.count);
     return absl::OkStatus();

@@ -59,6 +59,37 @@ struct MatmulLayout {
   bool transposeLhs = false, transposeRhs = false;
 };
 
+/// A 2-D convolution: x [n, c, h, w], w [o, c / groups, kh, kw], y [n, o, oh, ow], as
+/// torch.nn.functional.conv2d (symmetric padding per spatial dimension).
+struct ConvLayout {
+  int64_t n = 0, c = 0, h = 0, w = 0, o = 0, kh = 0, kw = 0, oh = 0, ow = 0;
+  int64_t strideH = 1, strideW = 1, padH = 0, padW = 0, dilationH = 1, dilationW = 1;
+  int64_t groups = 1;
+};
+
+/// One strided copy of a window view (WindowKernels.cpp): for every position p of `shape`
+/// (row-major), to[toBase + sum(p[d] * toStrides[d])] = operand[fromBase + sum(p[d] *
+/// fromStrides[d])].
+struct AffineCopy {
+  int operand = 0;
+  std::vector<int64_t> shape, fromStrides, toStrides;
+  int64_t fromBase = 0, toBase = 0;
+};
+
+/// graph.pad, slice, concat, window and unwindow: the result (`resultCount` elements)
+/// filled with `fill` when `filled`, then every copy in order.
+struct WindowLayout {
+  int64_t resultCount = 0;
+  bool filled = false;
+  double fill = 0;
+  std::vector<AffineCopy> copies;
+};
+
+/// graph.iota: the element at position p of `shape` is sum(p[d] * positionStrides[d]).
+struct IotaLayout {
+  std::vector<int64_t> shape, positionStrides;
+};
+
 /// A tensor seen as [outer, axis, inner] around one axis.
 struct AxisLayout {
   int64_t outer = 1, size = 0, inner = 1;
@@ -94,6 +125,31 @@ absl::Status softmaxCrossEntropy(const T *logits, const int32_t *labels, T *resu
 
 /// One row of `classes` per label; labels outside [0, classes) give zeros.
 template <typename T> void oneHot(const int32_t *labels, T *result, int64_t count, int64_t classes);
+
+/// y = conv2d(x, w); dx = its adjoint in x applied to g; dw = its adjoint in w applied to g
+/// (ConvKernels.cpp).
+template <typename T> void conv2d(const T *x, const T *w, T *y, const ConvLayout &layout);
+template <typename T> void conv2dInputGrad(const T *g, const T *w, T *dx, const ConvLayout &layout);
+template <typename T>
+void conv2dWeightGrad(const T *g, const T *x, T *dw, const ConvLayout &layout);
+
+/// graph.dropout_mask's key and keep threshold (GraphTrainingOps.td).
+struct DropoutLayout {
+  uint64_t seed = 0;
+  uint32_t stream = 0;
+  uint32_t threshold = 0;
+  uint32_t tag = 0; ///< the counter's last word, graph::DropoutMaskOp::kCounterTag
+};
+
+/// result[i] = 1 when Philox-4x32-10 word 0 of counter {i, step, stream, tag} and key
+/// seed is >= threshold, step = *counter as an unsigned integer (TrainingKernels.cpp).
+template <typename T>
+void dropoutMask(const T *counter, uint8_t *result, int64_t count, const DropoutLayout &layout);
+
+/// The window views and iota (WindowKernels.cpp).
+template <typename T>
+void windowCopy(const std::vector<const T *> &operands, T *result, const WindowLayout &layout);
+template <typename T> void iota(T *result, const IotaLayout &layout);
 
 /// result[0] = mean((prediction - target)^2) over `count` elements.
 template <typename T>

@@ -99,6 +99,32 @@ MatmulLayout matmulLayout(graph::MatmulOp matmul) {
   return layout;
 }
 
+ConvLayout convLayout(mlir::Operation *conv) {
+  auto shape = [](mlir::Value value) {
+    return llvm::cast<mlir::RankedTensorType>(value.getType()).getShape();
+  };
+  // x, w and y of the forward conv, whichever of the three ops this is.
+  llvm::ArrayRef<int64_t> x, w, y;
+  if (llvm::isa<graph::Conv2dOp>(conv)) {
+    x = shape(conv->getOperand(0)), w = shape(conv->getOperand(1)), y = shape(conv->getResult(0));
+  } else if (llvm::isa<graph::Conv2dInputGradOp>(conv)) {
+    y = shape(conv->getOperand(0)), w = shape(conv->getOperand(1)), x = shape(conv->getResult(0));
+  } else {
+    y = shape(conv->getOperand(0)), x = shape(conv->getOperand(1)), w = shape(conv->getResult(0));
+  }
+  auto pair = [&](llvm::StringRef name) {
+    return conv->getAttrOfType<mlir::DenseI64ArrayAttr>(name).asArrayRef();
+  };
+  ConvLayout layout;
+  layout.n = x[0], layout.c = x[1], layout.h = x[2], layout.w = x[3];
+  layout.o = w[0], layout.kh = w[2], layout.kw = w[3], layout.oh = y[2], layout.ow = y[3];
+  layout.strideH = pair("stride")[0], layout.strideW = pair("stride")[1];
+  layout.padH = pair("padding")[0], layout.padW = pair("padding")[1];
+  layout.dilationH = pair("dilation")[0], layout.dilationW = pair("dilation")[1];
+  layout.groups = conv->getAttrOfType<mlir::IntegerAttr>("groups").getInt();
+  return layout;
+}
+
 AxisLayout axisLayout(mlir::RankedTensorType type, int64_t axis) {
   llvm::ArrayRef<int64_t> shape = type.getShape();
   return {product(shape.take_front(axis)), shape[axis], product(shape.drop_front(axis + 1))};

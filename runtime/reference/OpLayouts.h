@@ -14,6 +14,7 @@
 
 #include "kiln/Dialect/Graph/GraphDialect.h"
 
+#include <optional>
 #include <vector>
 
 namespace kiln::reference {
@@ -33,6 +34,13 @@ StridedLayout transposeLayout(mlir::RankedTensorType operand, mlir::RankedTensor
 ReduceLayout reduceLayout(mlir::RankedTensorType operand, mlir::RankedTensorType result,
                           llvm::ArrayRef<int64_t> axes);
 MatmulLayout matmulLayout(graph::MatmulOp matmul);
+/// The shapes and attributes of graph.conv2d, conv2d_input_grad or conv2d_weight_grad
+/// (read from the op's types, not from ConvGeometry.h, so the oracle stays independent).
+ConvLayout convLayout(mlir::Operation *conv);
+/// graph.pad, slice, concat, window or unwindow as fills and copies; nullopt for other ops
+/// (WindowLayouts.cpp).
+std::optional<WindowLayout> windowLayout(mlir::Operation *op);
+IotaLayout iotaLayout(graph::IotaOp iota);
 /// `type` seen as [outer, axis, inner] around `axis`.
 AxisLayout axisLayout(mlir::RankedTensorType type, int64_t axis);
 

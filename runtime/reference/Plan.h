@@ -41,6 +41,12 @@ enum class OpKind {
   kOneHot,
   kSoftmaxCrossEntropy,
   kMse,
+  kConv2d,
+  kConv2dInputGrad,
+  kConv2dWeightGrad,
+  kWindowCopy, // graph.pad, slice, concat, window and unwindow
+  kIota,
+  kDropoutMask,
 };
 
 /// One compute op of the step with everything it needs precomputed. Which
@@ -65,6 +71,10 @@ struct Instruction {
   /// Slots of packed (transposed) matmul operands; -1 when not needed.
   int lhsScratch = -1, rhsScratch = -1;
   AxisLayout axis;
+  ConvLayout conv;
+  WindowLayout window;
+  IotaLayout iota;
+  DropoutLayout dropout;
 };
 
 /// A graph.variable: its value lives here between steps.

@@ -453,6 +453,31 @@ absl::Status PlanBuilder::addOp(Operation *op) {
           i.count = mse.getPrediction().getType().getNumElements();
         });
       })
+      .Case<graph::Conv2dOp, graph::Conv2dInputGradOp, graph::Conv2dWeightGradOp>([&](Operation *) {
+        OpKind kind = llvm::isa<graph::Conv2dOp>(op)            ? OpKind::kConv2d
+                      : llvm::isa<graph::Conv2dInputGradOp>(op) ? OpKind::kConv2dInputGrad
+                                                                : OpKind::kConv2dWeightGrad;
+        return add(kind, [&](Instruction &i) { i.conv = convLayout(op); });
+      })
+      .Case([&](graph::DropoutMaskOp mask) {
+        return add(OpKind::kDropoutMask, [&](Instruction &i) {
+          i.dropout = {static_cast<uint64_t>(mask.getSeed()),
+                       static_cast<uint32_t>(mask.getStream()),
+                       graph::DropoutMaskOp::keepThreshold(mask.getRate().convertToDouble()),
+                       graph::DropoutMaskOp::kCounterTag};
+        });
+      })
+      .Case([&](graph::TrainOrEvalOp) {
+        return opError(op, "was not resolved: run kiln-extract-eval (or "
+                           "kiln-resolve-train-or-eval) before the reference device");
+      })
+      .Case<graph::PadOp, graph::SliceOp, graph::ConcatOp, graph::WindowOp, graph::UnwindowOp>(
+          [&](Operation *) {
+            return add(OpKind::kWindowCopy, [&](Instruction &i) { i.window = *windowLayout(op); });
+          })
+      .Case([&](graph::IotaOp iota) {
+        return add(OpKind::kIota, [&](Instruction &i) { i.iota = iotaLayout(iota); });
+      })
       .Default([&](Operation *) {
         return opError(op, "is a graph op the reference device does not implement");
       });

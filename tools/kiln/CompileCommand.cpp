@@ -212,6 +212,8 @@ int runCompile(const std::vector<std::string> &rawArgs) {
     pm.enableTiming();
   if (!a.has("no-eval"))
     pm.addPass(createExtractEval());
+  else // graph.train_or_eval (batch norm, dropout) still needs its training operand.
+    pm.addPass(createResolveTrainOrEval());
   addTrainingStepPipeline(pm, optimizer);
 
   DumpIRInstrumentation *dumper = nullptr;

@@ -328,13 +328,25 @@ LogicalResult ReduceMeanOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImp
   return result(out, {r.unreduce(r.scale(gs[0], 1.0 / count), getAxes(), in)});
 }
 
-// Ties share the gradient equally, as PyTorch's amax does.
+// Ties share the gradient equally, as PyTorch's amax does; with first_max_gradient the first
+// maximum (row-major over the reduced axes) takes all of it, as PyTorch's max_pool2d: its
+// position is the smallest of iota over the axes among the maxima, a max of negated positions
+// (so the second reduction is the same reduce_max every device has).
 LogicalResult ReduceMaxOp::buildVJP(OpBuilder &b, ValueRange gs, SmallVectorImpl<Value> &out) {
   Rule r(b, getLoc());
   RankedTensorType in = getOperand().getType();
   Value isMax =
       r.compare(ComparePredicate::eq, getOperand(), r.unreduce(getResult(), getAxes(), in));
   Value zero = r.zerosLike(getOperand());
+  if (getFirstMaxGradient()) {
+    Value position = b.create<IotaOp>(getLoc(), in, getAxes());
+    int64_t count = in.getNumElements() / std::max<int64_t>(getType().getNumElements(), 1);
+    // Not a maximum: a position past every real one, so it never wins.
+    Value candidate = r.select(isMax, r.neg(position), r.constant(in, -static_cast<double>(count)));
+    Value first = r.neg(b.create<ReduceMaxOp>(getLoc(), candidate, getAxes(), false));
+    Value chosen = r.compare(ComparePredicate::eq, position, r.unreduce(first, getAxes(), in));
+    return result(out, {r.select(chosen, r.unreduce(gs[0], getAxes(), in), zero)});
+  }
   Value count = r.reduceSum(r.select(isMax, r.constant(in, 1.0), zero), getAxes());
   Value share = r.unreduce(r.div(gs[0], count), getAxes(), in);
   return result(out, {r.select(isMax, share, zero)});

@@ -25,6 +25,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -112,6 +113,32 @@ public:
   /// NameScope the name is prefixed ("fc1.weight"). Names are unique.
   Tensor parameter(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
                    SourceLocation loc = SourceLocation::current());
+
+  /// Non-trainable f32 state (batch norm's running statistics, a step
+  /// counter): a module-level `graph.variable` without `trainable`,
+  /// initialised by `init` like a parameter (a random init draws the next
+  /// stream; a constant one takes none), and its `graph.read` at the start of
+  /// the step. Autodiff does not differentiate it and the optimizer leaves it
+  /// alone; `assign` gives it its next value. Inside a NameScope the name is
+  /// prefixed; names share one namespace with parameters.
+  Tensor state(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
+               SourceLocation loc = SourceLocation::current());
+
+  /// Gives the state variable that `state` reads (a Tensor `state()`
+  /// returned) the value `value` for the next step (`graph.assign`, which
+  /// takes effect when the step ends: every read of this step sees the old
+  /// value). At most once per variable; `value` must have its shape. The eval
+  /// program drops assigns, so evaluating never changes state.
+  void assign(Tensor state, Tensor value, SourceLocation loc = SourceLocation::current());
+
+  /// The number of training steps run before this one, as an f32 scalar:
+  /// the state variable "step_counter" (created on first use, init 0,
+  /// assigned counter + 1 in the step). Exact up to 2^24 steps. Dropout
+  /// keys its masks with it.
+  Tensor stepCounter(SourceLocation loc = SourceLocation::current());
+  /// A new random stream number for an op that draws in the step (each
+  /// dropout gets its own), 0, 1, 2, ... in call order.
+  uint64_t nextStepStream() { return nextStepStream_++; }
 
   /// An f32 tensor of `shape` with every element `value`.
   Tensor constant(llvm::ArrayRef<int64_t> shape, float value,
@@ -228,6 +255,11 @@ private:
   llvm::StringMap<mlir::Value> outputs_;
   llvm::StringSet<> variableNames_;
   std::vector<std::string> parameterNames_;
+  /// The variable each state() read reads, and the state variables assigned so far.
+  llvm::DenseMap<mlir::Value, std::string> stateReads_;
+  llvm::StringSet<> assignedStates_;
+  mlir::Value stepCounter_;
+  uint64_t nextStepStream_ = 0;
 };
 
 } // namespace kiln

@@ -9,10 +9,13 @@
 #define KILN_FRONTEND_H
 
 #include "kiln/Builder.h"
+#include "kiln/Conv.h"
 #include "kiln/Init.h"
 #include "kiln/Layers.h"
 #include "kiln/Losses.h"
+#include "kiln/Normalization.h"
 #include "kiln/Ops.h"
+#include "kiln/Pooling.h"
 #include "kiln/TrainingSpec.h"
 
 #endif // KILN_FRONTEND_H

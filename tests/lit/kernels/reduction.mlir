@@ -32,7 +32,9 @@
 // CHECK:             memref.store %[[PV]], %[[P]][%[[AT]]]
 // CHECK:             %[[NEXT:.*]] = arith.addf %[[ACC]], %[[PV]]
 // CHECK:             scf.yield %[[NEXT]]
-// CHECK:           memref.store %[[PART]], %[[SCRATCH]][%[[TID]]]
+// CHECK:           %[[RAN:.*]] = arith.cmpi ult, %[[TID]], %[[C4]]
+// CHECK:           %[[HELD:.*]] = arith.select %[[RAN]], %[[PART]], %[[ZERO]]
+// CHECK:           memref.store %[[HELD]], %[[SCRATCH]][%[[TID]]]
 // CHECK:           gpu.barrier
 // CHECK-COUNT-5:   arith.addf
 // CHECK:           %[[TOTAL:.*]] = memref.load %[[SCRATCH]][%{{.*}}]

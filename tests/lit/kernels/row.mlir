@@ -30,7 +30,9 @@
 // CHECK:             %[[AT:.*]] = arith.addi %[[BASE]], %[[J]]
 // CHECK:             %[[XV:.*]] = memref.load %[[X]][%[[AT]]]
 // CHECK:             arith.maximumf %[[M]], %[[XV]]
-// CHECK:           memref.store %[[LOCALMAX]], %[[SCRATCH]][%[[TID]]]
+// CHECK:           %[[RAN:.*]] = arith.cmpi ult, %[[TID]], %[[C10]]
+// CHECK:           %[[HELD:.*]] = arith.select %[[RAN]], %[[LOCALMAX]], %[[NEGINF]]
+// CHECK:           memref.store %[[HELD]], %[[SCRATCH]][%[[TID]]]
 // CHECK-COUNT-5:   arith.maximumf
 // CHECK:           %[[MAX:.*]] = memref.load %[[SCRATCH]][%c0]
 // CHECK:           %[[LOCALSUM:.*]] = scf.for

@@ -345,6 +345,17 @@ void checkGradientsByFiniteDifferences(const OpSample &sample, DeviceUnderTest &
     ASSERT_EQ(gradient->shape(), sample.operands[i].shape);
     std::vector<double> analytic = toDoubles(*gradient);
     int reported = 0;
+    if (sample.gradientReference) {
+      std::vector<double> expected =
+          sample.gradientReference(run->operands, toDoubles(run->inputs.at("weights")), i);
+      ASSERT_EQ(expected.size(), analytic.size());
+      for (size_t j = 0; j < analytic.size(); ++j)
+        if (std::abs(analytic[j] - expected[j]) > 1e-5 + 1e-3 * std::abs(expected[j]) &&
+            reported++ < 5)
+          ADD_FAILURE() << "d loss / d " << name << "[" << j << "]: autodiff " << analytic[j]
+                        << ", the sample's gradient reference " << expected[j];
+      continue;
+    }
     for (size_t j = 0; j < analytic.size(); ++j) {
       std::vector<Tensor> plus = run->operands, minus = run->operands;
       plus[i].values[j] += kEpsilon;
@@ -376,7 +387,27 @@ void checkRandomDirectionVjp(const OpSample &sample, DeviceUnderTest &device,
   // against <(op(x + eps v) - op(x - eps v)) / 2 eps, W> from the forward op. x+ and x-
   // are the float32 points actually evaluated and the projection uses their difference, so
   // rounding x +- eps v to float32 does not count as gradient error.
-  constexpr double kEpsilon = 1e-4;
+  if (sample.gradientReference) {
+    // Not differentiable at these operands: the device's float32 gradient against the rule.
+    for (size_t i = 0; i < sample.operands.size(); ++i) {
+      if (!isTrainable(sample, i))
+        continue;
+      absl::StatusOr<HostTensor> gradient = run->step->gradient("arg" + std::to_string(i));
+      ASSERT_TRUE(gradient.ok()) << statusText(gradient.status());
+      std::vector<double> expected =
+          sample.gradientReference(run->operands, toDoubles(run->inputs.at("weights")), i);
+      std::vector<double> actual = toDoubles(*gradient);
+      ASSERT_EQ(expected.size(), actual.size());
+      int reported = 0;
+      for (size_t j = 0; j < actual.size(); ++j)
+        if (std::abs(actual[j] - expected[j]) > 2e-3 + 2e-3 * std::abs(expected[j]) &&
+            reported++ < 5)
+          ADD_FAILURE() << "d loss / d arg" << i << "[" << j << "]: device " << actual[j]
+                        << ", the sample's gradient reference " << expected[j];
+    }
+    return;
+  }
+  const double kEpsilon = sample.vjpEpsilon;
   Random random(fnv1a(sample.testName()) ^ 0xd1ec);
   std::vector<Tensor> plus = run->operands, minus = run->operands;
   double projected = 0;

@@ -376,6 +376,9 @@ std::vector<OpSample> buildRegistry() {
       constant("f32_splat", {2, 2}, ElementType::kF32, "dense<0.75>", {0.75, 0.75, 0.75, 0.75}));
   r.push_back(constant("i32", {3}, ElementType::kI32, "dense<[7, -1, 0]>", {7, -1, 0}));
   r.push_back(constant("i1", {3}, ElementType::kI1, "dense<[true, false, true]>", {1, 0, 1}));
+  appendConvSamples(r);
+  appendWindowSamples(r);
+  appendTrainingSamples(r);
   return r;
 }
 

@@ -55,12 +55,28 @@ struct OpSample {
   std::function<std::vector<double>(const std::vector<Tensor> &operands)> reference;
   /// Whether the op has a derivative (then every f32 operand takes a gradient).
   bool differentiable = true;
+  /// For an op differentiable almost everywhere sampled where it is not (max pooling over
+  /// ties): d sum(op(x) * weights) / d operand `i` as the op's rule defines it, checked
+  /// instead of finite differences (within their tolerances). Unset: finite differences.
+  std::function<std::vector<double>(const std::vector<Tensor> &operands,
+                                    const std::vector<double> &weights, size_t operand)>
+      gradientReference;
+
+  /// The step of the float32 random-direction VJP check. An op of degree at most 2 in its
+  /// operands (bilinear: the convolutions) has an exact central difference at any step, so a
+  /// large one keeps float32 rounding of long sums from swamping it.
+  double vjpEpsilon = 1e-4;
 
   std::string testName() const { return op + "_" + sample; }
 };
 
 /// Every sample of every op, in a fixed order.
 const std::vector<OpSample> &opRegistry();
+
+/// The samples of each op family with its own file, appended to the registry in this order.
+void appendConvSamples(std::vector<OpSample> &samples);     // OpRegistryConv.cpp
+void appendWindowSamples(std::vector<OpSample> &samples);   // OpRegistryWindow.cpp
+void appendTrainingSamples(std::vector<OpSample> &samples); // OpRegistryTraining.cpp
 
 /// "tensor<3x4xf32>".
 std::string tensorType(const Shape &shape, ElementType type = ElementType::kF32);

@@ -71,11 +71,23 @@ def ExtractEval : Pass<"kiln-extract-eval", "::mlir::ModuleOp"> {
   let summary = "Adds func @eval: the forward part of @step, for evaluation";
   let description = [{
     Copies func @step into func @eval without its `graph.minimize`,
-    `graph.assign`s and `graph.gradient`s, then drops whatever no output
-    needs. Run it before `kiln-autodiff`: @eval then computes the model's
+    `graph.assign`s and `graph.gradient`s, replaces each
+    `graph.train_or_eval` by its eval operand in @eval and by its training
+    operand in @step, then drops whatever no output of @eval needs. Run it before `kiln-autodiff`: @eval then computes the model's
     outputs (loss, logits) with the current parameters and changes nothing, so
     a trainer can measure a test set without training on it. Fails if the
     module already has a @eval or has no @step.
+  }];
+  let dependentDialects = ["::kiln::graph::GraphDialect"];
+}
+
+def ResolveTrainOrEval : Pass<"kiln-resolve-train-or-eval", "::mlir::ModuleOp"> {
+  let summary = "Replaces graph.train_or_eval by its training operand";
+  let description = [{
+    In every function but @eval (which kiln-extract-eval resolved to the eval
+    operands), `graph.train_or_eval %train, %eval` becomes `%train`.
+    kiln-extract-eval does this for @step itself; this pass is for a compile
+    without an eval program (`kiln compile --no-eval`), before autodiff.
   }];
   let dependentDialects = ["::kiln::graph::GraphDialect"];
 }

@@ -35,6 +35,7 @@ struct StepIOResource : public mlir::SideEffects::Resource::Base<StepIOResource>
 #define GET_ATTRDEF_CLASSES
 #include "kiln/Dialect/Graph/GraphAttrs.h.inc"
 
+#include "kiln/Dialect/Graph/ConvGeometry.h"
 #include "kiln/Dialect/Graph/GraphInterfaces.h"
 #include "kiln/Dialect/Graph/GraphInterfaces.h.inc"
 

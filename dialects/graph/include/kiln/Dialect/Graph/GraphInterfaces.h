@@ -35,7 +35,9 @@ enum class Combiner { Add, Max };
 
 /// The loops of an op and how each operand and the result are indexed by them
 /// (maps from the loop indices, as in linalg.generic). `operandMaps` has one map
-/// per operand; `combiner` is meaningful for reductions and contractions (Add).
+/// per operand; `combiner` is meaningful for reductions and contractions (Add). The maps are
+/// null where the reads are not affine: the convolution ops' contractions (loops group, row,
+/// col, depth), whose index their consumers take from convGeometryOf (ConvGeometry.h).
 struct IterationSpace {
   IterationKind kind = IterationKind::Reduction;
   llvm::SmallVector<IteratorType> iterators;

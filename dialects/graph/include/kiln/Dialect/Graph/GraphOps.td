@@ -542,7 +542,27 @@ class Graph_ReduceOp<string mnemonic, string math, list<string> overrides = []>
 
 def Graph_ReduceSumOp : Graph_ReduceOp<"reduce_sum", "a sum">;
 def Graph_ReduceMeanOp : Graph_ReduceOp<"reduce_mean", "the mean", ["buildReductionResult"]>;
-def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "the maximum">;
+def Graph_ReduceMaxOp : Graph_ReduceOp<"reduce_max", "the maximum"> {
+  let description = [{
+    A NaN among the reduced elements gives NaN. The gradient goes to the
+    maxima: shared equally among ties (as PyTorch's `amax`), or, with
+    `first_max_gradient`, all of it to the first maximum in row-major order
+    of the reduced axes (as PyTorch's `max_pool2d` and `max(dim)`), found
+    with `graph.iota` and a second reduction.
+
+    ```mlir
+    %m = graph.reduce_max %x [0] : tensor<128x10xf32> -> tensor<10xf32>
+    %p = graph.reduce_max %w [4, 5] first_max_gradient
+        : tensor<8x3x16x16x3x3xf32> -> tensor<8x3x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Graph_FloatTensor:$operand, DenseI64ArrayAttr:$axes,
+                       UnitAttr:$first_max_gradient);
+  let assemblyFormat = [{
+    $operand $axes (`first_max_gradient` $first_max_gradient^)? attr-dict `:` type($operand)
+    `->` type($result)
+  }];
+}
 
 //===----------------------------------------------------------------------===//
 // Linear algebra and normalisation
@@ -640,5 +660,10 @@ def Graph_MseOp : Graph_IteratingOp<"mse", [InferTypeOpAdaptor,
     $prediction `,` $target attr-dict `:` type($prediction) `->` type($result)
   }];
 }
+
+// Convolutional and training ops, each family in its own file.
+include "kiln/Dialect/Graph/GraphConvOps.td"
+include "kiln/Dialect/Graph/GraphWindowOps.td"
+include "kiln/Dialect/Graph/GraphTrainingOps.td"
 
 #endif // KILN_GRAPH_OPS
