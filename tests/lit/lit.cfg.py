@@ -29,6 +29,8 @@ llvm_config.add_tool_substitutions(
         lit.llvm.subst.ToolSubst("kiln-opt", unresolved="fatal"),
         lit.llvm.subst.ToolSubst("kiln", unresolved="fatal"),
         lit.llvm.subst.ToolSubst("kiln-sample-mlp", unresolved="fatal"),
+        lit.llvm.subst.ToolSubst("kiln-sample-airbench", unresolved="fatal"),
+        lit.llvm.subst.ToolSubst("kiln-sample-cnn", unresolved="fatal"),
     ],
     [config.kiln_tools_dir],
 )

@@ -6,15 +6,21 @@
 // reuses them (weight sharing). While applied it opens a Builder::NameScope
 // with its name, so its parameters are "<name>.weight" and its ops carry
 // NameLoc("<name>", file:line:col) of the user's call. Unnamed layers are
-// named on first use: fc1, fc2, ... for Linear, relu1, ... for Relu.
+// named on first use: fc1, fc2, ... for Linear, relu1, ... for Relu, conv1,
+// bn1, maxpool1, avgpool1, globalavgpool1, dropout1, flatten1 for the
+// convolutional layers.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_LAYERS_H
 #define KILN_LAYERS_H
 
+#include "kiln/Conv.h"
+#include "kiln/Normalization.h"
 #include "kiln/Ops.h"
+#include "kiln/Pooling.h"
 
+#include <array>
 #include <concepts>
 #include <memory>
 #include <string>
@@ -125,6 +131,141 @@ public:
 
 protected:
   Tensor forward(Tensor input, SourceLocation loc) override { return sigmoid(input, loc); }
+};
+
+/// torch.nn.Conv2d on NCHW inputs: x [N, C, H, W] -> [N, O, OH, OW] (see conv2d). The weight is
+/// stored [O, C / groups, KH, KW] and the bias [O]; both default to U(-1/sqrt(fanIn),
+/// 1/sqrt(fanIn)) with fanIn = C / groups * KH * KW, which is what PyTorch's
+/// kaiming_uniform_(a=sqrt(5)) and bias init give.
+class Conv2d : public Layer {
+public:
+  Conv2d(int64_t inChannels, int64_t outChannels, std::array<int64_t, 2> kernel,
+         Conv2dOptions options = {}, bool bias = true);
+  /// A square kernel x kernel convolution.
+  Conv2d(int64_t inChannels, int64_t outChannels, int64_t kernel, Conv2dOptions options = {},
+         bool bias = true)
+      : Conv2d(inChannels, outChannels, {kernel, kernel}, options, bias) {}
+
+  /// Replaces the weight's initializer; call before the first application.
+  Conv2d &setWeightInit(Init init) {
+    weightInit_ = init;
+    return *this;
+  }
+  /// Replaces the bias's initializer; call before the first application.
+  Conv2d &setBiasInit(Init init) {
+    biasInit_ = init;
+    return *this;
+  }
+
+  int64_t inChannels() const { return inChannels_; }
+  int64_t outChannels() const { return outChannels_; }
+  std::array<int64_t, 2> kernel() const { return kernel_; }
+  const Conv2dOptions &options() const { return options_; }
+  /// The weight [O, C / groups, KH, KW]; empty before the first application.
+  Tensor weight() const { return weight_; }
+  /// The bias [O]; empty before the first application or without bias.
+  Tensor bias() const { return bias_; }
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
+
+private:
+  int64_t inChannels_;
+  int64_t outChannels_;
+  std::array<int64_t, 2> kernel_;
+  Conv2dOptions options_;
+  bool hasBias_;
+  Init weightInit_;
+  Init biasInit_;
+  Tensor weight_;
+  Tensor bias_;
+};
+
+/// torch.nn.BatchNorm2d (affine, tracking running statistics) on x [N, C, H, W]: see batchNorm.
+/// Parameters "<name>.weight" (init 1) and "<name>.bias" (init 0), both [C], and the state
+/// "<name>.running_mean" and "<name>.running_var", as in PyTorch's state_dict.
+class BatchNorm2d : public Layer {
+public:
+  explicit BatchNorm2d(int64_t channels, BatchNormOptions options = {})
+      : Layer("bn"), channels_(channels), options_(options) {}
+
+  int64_t channels() const { return channels_; }
+  /// The scale [C]; empty before the first application.
+  Tensor weight() const { return weight_; }
+  /// The shift [C]; empty before the first application.
+  Tensor bias() const { return bias_; }
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
+
+private:
+  int64_t channels_;
+  BatchNormOptions options_;
+  Tensor weight_;
+  Tensor bias_;
+};
+
+/// torch.nn.MaxPool2d on x [N, C, H, W] (see maxPool2d); the stride defaults to the kernel.
+class MaxPool2d : public Layer {
+public:
+  explicit MaxPool2d(Pool2dOptions options = {}) : Layer("maxpool"), options_(options) {}
+  /// A kernel x kernel window with stride kernel, as nn.MaxPool2d(kernel).
+  explicit MaxPool2d(int64_t kernel)
+      : MaxPool2d(Pool2dOptions{.kernel = {kernel, kernel}, .stride = std::nullopt}) {}
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
+
+private:
+  Pool2dOptions options_;
+};
+
+/// torch.nn.AvgPool2d on x [N, C, H, W] (see avgPool2d); the stride defaults to the kernel.
+class AvgPool2d : public Layer {
+public:
+  explicit AvgPool2d(Pool2dOptions options = {}) : Layer("avgpool"), options_(options) {}
+  /// A kernel x kernel window with stride kernel, as nn.AvgPool2d(kernel).
+  explicit AvgPool2d(int64_t kernel)
+      : AvgPool2d(Pool2dOptions{.kernel = {kernel, kernel}, .stride = std::nullopt}) {}
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
+
+private:
+  Pool2dOptions options_;
+};
+
+/// The mean over each channel's plane: [N, C, H, W] -> [N, C], as
+/// nn.AdaptiveAvgPool2d(1) followed by nn.Flatten().
+class GlobalAvgPool : public Layer {
+public:
+  GlobalAvgPool() : Layer("globalavgpool") {}
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
+};
+
+/// torch.nn.Dropout(rate): see dropout; the identity in the eval program. rate in [0, 1).
+class Dropout : public Layer {
+public:
+  explicit Dropout(double rate = 0.5) : Layer("dropout"), rate_(rate) {}
+
+  double rate() const { return rate_; }
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
+
+private:
+  double rate_;
+};
+
+/// torch.nn.Flatten(): [N, d1, d2, ...] -> [N, d1 * d2 * ...]; a rank-2 input is returned as is.
+class Flatten : public Layer {
+public:
+  Flatten() : Layer("flatten") {}
+
+protected:
+  Tensor forward(Tensor input, SourceLocation loc) override;
 };
 
 /// A layer type, or a reference to one.
