@@ -102,6 +102,41 @@ absl::Status validateDataset(const Dataset &dataset) {
   return absl::OkStatus();
 }
 
+absl::Status standardizeChannels(Dataset &dataset, std::span<const float> mean,
+                                 std::span<const float> stddev) {
+  auto invalid = [&](absl::string_view problem) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot standardize the channels of dataset '", dataset.name, "': ", problem));
+  };
+  if (!dataset.hasImages() || dataset.exampleShape.empty())
+    return invalid("it has no images");
+  int64_t channels = dataset.exampleShape[0];
+  if (static_cast<int64_t>(mean.size()) != channels ||
+      static_cast<int64_t>(stddev.size()) != channels)
+    return invalid(absl::StrCat("its images [", absl::StrJoin(dataset.exampleShape, ", "),
+                                "] have ", channels, " channels (the first dimension), but ",
+                                mean.size(), " means and ", stddev.size(),
+                                " standard deviations were given"));
+  for (int64_t c = 0; c < channels; ++c) {
+    // !(x > 0) also rejects NaN.
+    if (!(stddev[c] > 0.0f))
+      return invalid(absl::StrCat("the standard deviation of channel ", c, " is ", stddev[c],
+                                  "; it must be positive"));
+  }
+  int64_t features = dataset.numFeatures();
+  int64_t plane = features / channels;
+  for (size_t start = 0; start + features <= dataset.features.size(); start += features) {
+    for (int64_t c = 0; c < channels; ++c) {
+      float *values = dataset.features.data() + start + c * plane;
+      // Subtract, then divide (not multiply by 1 / stddev): the same f32 operations as
+      // torchvision's Normalize, so a PyTorch pipeline sees the same values.
+      for (int64_t i = 0; i < plane; ++i)
+        values[i] = (values[i] - mean[c]) / stddev[c];
+    }
+  }
+  return absl::OkStatus();
+}
+
 Dataset selectExamples(const Dataset &dataset, std::span<const int64_t> indices, std::string name) {
   Dataset result;
   result.name = std::move(name);

@@ -37,8 +37,21 @@ absl::StatusOr<data::DatasetSplits> loadData(const std::string &data, const plan
     splits->test.exampleShape = exampleShape;
     return splits;
   }
-  if (std::string_view(data).starts_with("cifar10:"))
-    return data::loadCifar10Directory(data.substr(std::strlen("cifar10:")));
+  if (std::string_view(data).starts_with("cifar10:")) {
+    auto splits = data::loadCifar10Directory(data.substr(std::strlen("cifar10:")));
+    if (!splits.ok())
+      return splits.status();
+    // Zero-mean, unit-variance channels, as CIFAR-10 models (airbench, torchvision's recipes)
+    // are trained. Both splits use the full training set's published statistics, not those of
+    // the files at hand, so a model sees the same values whatever subset it is given.
+    for (data::Dataset *split : {&splits->train, &splits->test}) {
+      if (absl::Status status = data::standardizeChannels(*split, data::kCifar10ChannelMean,
+                                                          data::kCifar10ChannelStd);
+          !status.ok())
+        return status;
+    }
+    return splits;
+  }
   std::string directory = data == "fashion-mnist" ? data::kFashionMnistDirectory : data;
   return data::loadMnistDirectory(directory);
 }

@@ -29,7 +29,9 @@ Options:
                          fashion-mnist (default): Debian's dataset-fashion-mnist files in
                          /usr/share/datasets/fashion-mnist; DIR: a folder of MNIST IDX files
                          (train-/t10k-, raw or .gz); cifar10:DIR: the CIFAR-10 binary files
-                         (data_batch_1..5.bin, test_batch.bin; 3072 features, CHW);
+                         (data_batch_1..5.bin, test_batch.bin): images f32 [3, 32, 32] (CHW),
+                         each channel standardized with the CIFAR-10 training set's mean
+                         (0.4914, 0.4822, 0.4465) and std (0.2470, 0.2435, 0.2616);
                          synthetic: Gaussian clusters, shaped like the plan's "images"
   --device auto|cuda|vulkan|cpu|reference
                          auto (default) prefers CUDA (when the plan carries PTX and a CUDA

@@ -95,5 +95,43 @@ TEST_F(Cifar10Test, CorruptGzip) {
               HasSubstr("is corrupt gzip data: incorrect length check"));
 }
 
+TEST_F(Cifar10Test, StandardizesEachChannelWithItsOwnMeanAndStd) {
+  writeFile(dir() / "a.bin", cifarRecords({3, 7}));
+  std::vector<std::filesystem::path> paths = {dir() / "a.bin"};
+  absl::StatusOr<Dataset> dataset = loadCifar10(paths, "tiny");
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  ASSERT_TRUE(standardizeChannels(*dataset, kCifar10ChannelMean, kCifar10ChannelStd).ok());
+  // Record r, pixel byte p holds (5 r + p) % 256; channel c covers bytes [1024 c, 1024 c + 1024).
+  for (int record = 0; record < 2; ++record) {
+    for (int p : {0, 1023, 1024 + 2 * 32 + 5, 2048, 3071}) {
+      int c = p / 1024;
+      float scaled = static_cast<float>((5 * record + p) % 256) / 255.0f;
+      EXPECT_EQ(dataset->example(record)[p],
+                (scaled - kCifar10ChannelMean[c]) / kCifar10ChannelStd[c])
+          << "record " << record << ", pixel byte " << p;
+    }
+  }
+  EXPECT_EQ(dataset->labels, (std::vector<int32_t>{3, 7}));
+}
+
+TEST_F(Cifar10Test, StandardizeRejectsAWrongChannelCountOrStd) {
+  writeFile(dir() / "a.bin", cifarRecords({1}));
+  std::vector<std::filesystem::path> paths = {dir() / "a.bin"};
+  absl::StatusOr<Dataset> dataset = loadCifar10(paths, "tiny");
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  std::vector<float> before = dataset->features;
+  std::vector<float> two = {0.5f, 0.5f};
+  absl::Status status = standardizeChannels(*dataset, two, two);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              AllOf(HasSubstr("dataset 'tiny'"), HasSubstr("[3, 32, 32] have 3 channels"),
+                    HasSubstr("2 means and 2 standard deviations")));
+  std::vector<float> mean = {0.5f, 0.5f, 0.5f};
+  std::vector<float> zeroStd = {0.2f, 0.0f, 0.2f};
+  EXPECT_THAT(standardizeChannels(*dataset, mean, zeroStd).message(),
+              HasSubstr("the standard deviation of channel 1 is 0; it must be positive"));
+  EXPECT_EQ(dataset->features, before);
+}
+
 } // namespace
 } // namespace kiln::data

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -24,6 +25,12 @@ namespace kiln::data {
 inline constexpr int64_t kCifar10PixelBytes = 3 * 32 * 32;
 inline constexpr int64_t kCifar10RecordBytes = 1 + kCifar10PixelBytes;
 inline constexpr int32_t kCifar10Classes = 10;
+
+/// The per-channel (R, G, B) mean and standard deviation of the 50000 CIFAR-10 training images
+/// scaled to [0, 1]: the values the usual recipes (torchvision examples, airbench) normalize
+/// with, for standardizeChannels. kiln train --data cifar10:DIR applies them to both splits.
+inline constexpr std::array<float, 3> kCifar10ChannelMean = {0.4914f, 0.4822f, 0.4465f};
+inline constexpr std::array<float, 3> kCifar10ChannelStd = {0.2470f, 0.2435f, 0.2616f};
 
 /// Loads the records of one or more CIFAR-10 binary files, in order, as one dataset named
 /// `name`: exampleShape {3, 32, 32}, pixels scaled to [0, 1] (value / 255), CHW. Fails with

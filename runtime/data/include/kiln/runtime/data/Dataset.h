@@ -93,6 +93,14 @@ struct DatasetSplits {
 /// with InvalidArgument naming the dataset, the field and the first problem.
 absl::Status validateDataset(const Dataset &dataset);
 
+/// Standardizes the images of `dataset` per channel, in place: each feature of channel c (the
+/// first dimension of exampleShape, e.g. CIFAR-10's {3, 32, 32}) becomes
+/// (value - mean[c]) / stddev[c]. Fails with InvalidArgument naming the dataset when it has no
+/// images, when mean or stddev do not have one value per channel, or when a stddev is not
+/// positive; the features are unchanged then.
+absl::Status standardizeChannels(Dataset &dataset, std::span<const float> mean,
+                                 std::span<const float> stddev);
+
 /// The examples of `dataset` at `indices` (each in [0, size())), in that order, with every
 /// field, as a dataset named `name`.
 Dataset selectExamples(const Dataset &dataset, std::span<const int64_t> indices, std::string name);
