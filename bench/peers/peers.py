@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """bench/peers/peers.py: the peers' side of bench/peers/run.sh, and its summary.
 
-  peers.py train --peer torch-eager|torch-compile|jax --arch 784-512-512-10 --batch 128
+  peers.py train --peer torch-eager|torch-compile|jax --arch 784-512-512-10|cnn --batch 128
                  --steps N --warmup W --threads T --out RESULT.json
-      Trains the MLP (ReLU hidden layers, mean softmax cross entropy, Adam lr 1e-3,
-      beta1 0.9, beta2 0.999, eps 1e-8) on synthetic data (a few fixed random batches,
-      made before timing), W untimed steps and then N timed ones, each step ended by reading
-      its loss; writes the median step time. A peer that cannot be imported or fails writes
-      {"error": "..."} and exits 0: run.sh reports it as absent.
+      Trains the model on synthetic data (a few fixed random batches, made before timing),
+      W untimed steps and then N timed ones, each step ended by reading its loss; writes the
+      median step time. An MLP (--arch WIDTHS: ReLU hidden layers, mean softmax cross entropy)
+      uses Adam lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8. --arch cnn is samples/cnn's
+      Fashion-MNIST CNN (see CNN below), SGD with momentum. A peer that cannot be imported or
+      fails writes {"error": "..."} and exits 0: run.sh reports it as absent.
   peers.py kiln --kiln BIN --plan P --device cpu|vulkan|reference --runner NAME --arch A
                 --batch B --steps N --threads T --out RESULT.json [--error MESSAGE]
       Runs `kiln train P --data synthetic --steps N --device D [--threads T] --stats-json`
@@ -17,6 +18,13 @@
       Prints the machine facts the summary uses (JSON).
   peers.py summary WORK
       Reads WORK/machine.json and WORK/results/*.json (one per run: run.sh's Kiln runs and the peers') and prints the table.
+
+CNN (--arch cnn, the model of samples/cnn, kiln-sample-cnn --dropout 0): images
+[B, 1, 28, 28] -> conv 3x3 1->32 (padding 1, no bias) -> batch norm -> ReLU -> max pool 2x2 ->
+conv 3x3 32->64 (padding 1, no bias) -> batch norm -> ReLU -> max pool 2x2 -> flatten (3136)
+-> linear 3136->10 (bias), mean softmax cross entropy; batch norm in training mode (batch
+statistics, biased variance, eps 1e-5, running statistics updated with momentum 0.1); SGD
+lr 0.05, momentum 0.9 (PyTorch's form: v = m v + g, p -= lr v), the sample's defaults.
 
 For JAX the thread count must be set before jax is imported; run.sh sets XLA_FLAGS and pins
 every run to T cores with taskset.
@@ -33,19 +41,52 @@ import sys
 import time
 
 
+CNN_ARCH = "cnn"
+# The CNN's convolutions: (input channels, output channels, output height = width), 3x3 kernels.
+CNN_CONVS = [(1, 32, 28), (32, 64, 14)]
+CNN_CLASSES = 10
+CNN_FLAT = 64 * 7 * 7
+CNN_LR = 0.05
+CNN_MOMENTUM = 0.9
+
+
 def widths(arch):
     return [int(w) for w in arch.split("-")]
 
 
 def flops_per_step(arch, batch):
-    """3 matmuls per layer (forward, dW, dX) of 2*B*in*out flops each; the first layer's dX
-    is not computed (its input is data), so it is not counted. Elementwise work (bias, ReLU,
-    softmax, Adam) is left out."""
-    w = widths(arch)
+    """3 matmul-like products per layer (forward, dW, dX) of 2*B*in*out flops each (for a
+    convolution in = input channels x 9 and out = output channels x output pixels); the first
+    layer's dX is not computed (its input is data), so it is not counted. Elementwise work
+    (bias, batch norm, ReLU, pooling, softmax, the optimizer) is left out."""
+    if arch == CNN_ARCH:
+        layers = [(cin * 9, cout * size * size) for cin, cout, size in CNN_CONVS]
+        layers.append((CNN_FLAT, CNN_CLASSES))
+    else:
+        w = widths(arch)
+        layers = list(zip(w, w[1:]))
     total = 0
-    for layer, (fan_in, fan_out) in enumerate(zip(w, w[1:])):
+    for layer, (fan_in, fan_out) in enumerate(layers):
         total += (3 if layer > 0 else 2) * 2 * batch * fan_in * fan_out
     return total
+
+
+def model_description(arch):
+    if arch == CNN_ARCH:
+        return ("the Fashion-MNIST CNN (conv 1->32, conv 32->64, 3x3, batch norm, max pool; "
+                f"linear 3136->10), SGD lr {CNN_LR} momentum {CNN_MOMENTUM}")
+    return "Adam lr 1e-3"
+
+
+def synthetic_batches(arch, batch, rng, np):
+    """8 fixed batches (x f32, y int64) of standard normal features and uniform labels."""
+    if arch == CNN_ARCH:
+        shape, classes = (batch, 1, 28, 28), CNN_CLASSES
+    else:
+        w = widths(arch)
+        shape, classes = (batch, w[0]), w[-1]
+    return [(rng.standard_normal(shape, dtype=np.float32), rng.integers(0, classes, batch))
+            for _ in range(8)]
 
 
 def error_result(args, message):
@@ -80,22 +121,38 @@ def train_torch(args, compiled):
     except RuntimeError:
         pass
     torch.manual_seed(0)
-    w = widths(args.arch)
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(w, w[1:])):
-        layers.append(torch.nn.Linear(fan_in, fan_out))
-        if i + 2 < len(w):
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    adam = "fused"
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        adam = "default"
+    nn = torch.nn
+    if args.arch == CNN_ARCH:
+        layers = []
+        for cin, cout, _ in CNN_CONVS:
+            layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                       nn.ReLU(), nn.MaxPool2d(2)]
+        model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(CNN_FLAT, CNN_CLASSES))
+        model.train()
+        opt_name = "SGD foreach"
+        try:
+            opt = torch.optim.SGD(model.parameters(), lr=CNN_LR, momentum=CNN_MOMENTUM,
+                                  foreach=True)
+        except (RuntimeError, TypeError, ValueError):
+            opt = torch.optim.SGD(model.parameters(), lr=CNN_LR, momentum=CNN_MOMENTUM)
+            opt_name = "SGD default"
+    else:
+        w = widths(args.arch)
+        layers = []
+        for i, (fan_in, fan_out) in enumerate(zip(w, w[1:])):
+            layers.append(nn.Linear(fan_in, fan_out))
+            if i + 2 < len(w):
+                layers.append(nn.ReLU())
+        model = nn.Sequential(*layers)
+        opt_name = "Adam fused"
+        try:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            opt_name = "Adam default"
     rng = np.random.default_rng(0)
-    batches = [(torch.from_numpy(rng.standard_normal((args.batch, w[0]), dtype=np.float32)),
-                torch.from_numpy(rng.integers(0, w[-1], args.batch)).long()) for _ in range(8)]
+    batches = [(torch.from_numpy(x), torch.from_numpy(y).long())
+               for x, y in synthetic_batches(args.arch, args.batch, rng, np)]
     loss_fn = torch.nn.functional.cross_entropy
 
     def step_fn(x, y):
@@ -116,7 +173,7 @@ def train_torch(args, compiled):
     return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
             "step_seconds": median, "first_step_seconds": first,
             "final_loss": loss, "version": f"torch {torch.__version__}",
-            "notes": f"Adam {adam}; torch threads {torch.get_num_threads()}"}
+            "notes": f"{opt_name}; torch threads {torch.get_num_threads()}"}
 
 
 def train_jax(args):
@@ -174,6 +231,86 @@ def train_jax(args):
             "notes": "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
 
 
+def train_jax_cnn(args):
+    import numpy as np
+    import jax
+    import jax.numpy as jnp
+
+    key = jax.random.PRNGKey(0)
+    # NHWC activations and HWIO weights, the layout XLA's CPU convolutions are fastest in (about
+    # 15% faster than NCHW here); the images are transposed once, before timing. The flatten
+    # order (h, w, c) differs from PyTorch's (c, h, w) by a fixed permutation of the linear
+    # layer's inputs, so the model is the same. PyTorch's default initialization: uniform
+    # (+-1/sqrt(fan_in)) weights and biases; the convolutions have no bias.
+    convs = []
+    for cin, cout, _ in CNN_CONVS:
+        key, kw = jax.random.split(key)
+        bound = 1.0 / np.sqrt(cin * 9)
+        convs.append({"w": jax.random.uniform(kw, (3, 3, cin, cout), jnp.float32, -bound, bound),
+                      "gamma": jnp.ones((cout,), jnp.float32),
+                      "beta": jnp.zeros((cout,), jnp.float32)})
+    key, kw, kb = jax.random.split(key, 3)
+    bound = 1.0 / np.sqrt(CNN_FLAT)
+    params = {"convs": convs,
+              "w": jax.random.uniform(kw, (CNN_FLAT, CNN_CLASSES), jnp.float32, -bound, bound),
+              "b": jax.random.uniform(kb, (CNN_CLASSES,), jnp.float32, -bound, bound)}
+    running = [{"mean": jnp.zeros((cout,), jnp.float32), "var": jnp.ones((cout,), jnp.float32)}
+               for _, cout, _ in CNN_CONVS]
+    state = (params, jax.tree_util.tree_map(jnp.zeros_like, params), running)
+    eps, bn_momentum = 1e-5, 0.1
+
+    def forward(params, x):
+        h = x
+        stats = []
+        for conv in params["convs"]:
+            h = jax.lax.conv_general_dilated(h, conv["w"], (1, 1), ((1, 1), (1, 1)),
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            mean = jnp.mean(h, axis=(0, 1, 2))
+            var = jnp.mean(jnp.square(h - mean), axis=(0, 1, 2))
+            stats.append((mean, var))
+            h = (h - mean) * jax.lax.rsqrt(var + eps) * conv["gamma"] + conv["beta"]
+            h = jax.nn.relu(h)
+            h = jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1),
+                                      "VALID")
+        h = h.reshape(h.shape[0], -1) @ params["w"] + params["b"]
+        return h, stats
+
+    def loss_fn(params, x, y):
+        logits, stats = forward(params, x)
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1)), stats
+
+    def step(state, x, y):
+        params, velocity, running = state
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, x, y)
+        velocity = jax.tree_util.tree_map(lambda v, g: CNN_MOMENTUM * v + g, velocity, grads)
+        params = jax.tree_util.tree_map(lambda p, v: p - CNN_LR * v, params, velocity)
+        # Running statistics as PyTorch keeps them: the unbiased variance of the batch.
+        new_running = []
+        for (mean, var), r, (_, _, size) in zip(stats, running, CNN_CONVS):
+            n = x.shape[0] * size * size
+            new_running.append({"mean": (1 - bn_momentum) * r["mean"] + bn_momentum * mean,
+                                "var": (1 - bn_momentum) * r["var"] +
+                                       bn_momentum * var * n / (n - 1)})
+        return (params, velocity, new_running), loss
+
+    step = jax.jit(step, donate_argnums=(0,))
+    rng = np.random.default_rng(0)
+    batches = [(jnp.asarray(x.transpose(0, 2, 3, 1)), jnp.asarray(y.astype(np.int32)))
+               for x, y in synthetic_batches(args.arch, args.batch, rng, np)]
+
+    def run_step(x, y):
+        nonlocal state
+        state, loss = step(state, x, y)
+        return float(loss.block_until_ready())
+
+    median, first, loss = time_steps(run_step, batches, args)
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
+            "step_seconds": median, "first_step_seconds": first,
+            "final_loss": loss, "version": f"jax {jax.__version__}",
+            "notes": "NHWC; XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
+
+
 def command_train(args):
     try:
         if args.peer == "torch-eager":
@@ -181,7 +318,7 @@ def command_train(args):
         elif args.peer == "torch-compile":
             result = train_torch(args, compiled=True)
         elif args.peer == "jax":
-            result = train_jax(args)
+            result = train_jax_cnn(args) if args.arch == CNN_ARCH else train_jax(args)
         else:
             result = error_result(args, f"unknown peer '{args.peer}'")
     except ImportError as e:
@@ -310,8 +447,9 @@ def command_summary(args):
                          128))
         flops = flops_per_step(arch, batch)
         print()
-        print(f"model {arch}, batch {batch}, Adam lr 1e-3: {flops / 1e6:.1f} MFLOP per step "
-              "(3 matmuls of 2*B*in*out per layer, the first layer's dX not computed)")
+        print(f"model {arch}, batch {batch}, {model_description(arch)}: {flops / 1e6:.1f} "
+              "MFLOP per step (3 matmuls of 2*B*in*out per layer, the first layer's dX not "
+              "computed)")
         cells = {}
         errors = {}
         versions = {}

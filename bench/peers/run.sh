@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# bench/peers/run.sh: Kiln against PyTorch and JAX, training the same MLPs on the same CPU.
+# bench/peers/run.sh: Kiln against PyTorch and JAX, training the same models on the same CPU.
 #
-# For each model in MODELS (784-512-512-10 "W1" and 784-128-10; ReLU, mean softmax cross
-# entropy, Adam lr 1e-3, batch 128, synthetic data), runs in round-robin rounds so that all
-# runners share the machine's load alike: Kiln's cpu device (kiln compile --target cpu,
-# kiln train --device cpu --threads T), PyTorch eager and torch.compile (torch.set_num_threads),
-# and JAX jit (XLA_FLAGS for one thread), each at every thread count in THREADS and pinned to
-# that many cores with taskset; Kiln on lavapipe (LP_NUM_THREADS) with LAVAPIPE=1, Kiln's
+# For each model in MODELS (the MLPs 784-512-512-10 "W1" and 784-128-10: ReLU, mean softmax
+# cross entropy, Adam lr 1e-3; cnn: samples/cnn's Fashion-MNIST CNN, two 3x3 conv + batch
+# norm + ReLU + max pool blocks and a 3136->10 linear layer, SGD with momentum; batch 128,
+# synthetic data), runs in round-robin rounds so that all runners share the machine's load
+# alike: Kiln's cpu device (kiln compile --target cpu, kiln train --device cpu --threads T),
+# PyTorch eager and torch.compile (torch.set_num_threads), and JAX jit (XLA_FLAGS for one
+# thread), each at every thread count in THREADS and pinned to that many cores with taskset;
+# Kiln on lavapipe (LP_NUM_THREADS) with LAVAPIPE=1, Kiln's
 # reference device with REFERENCE=1. Every runner trains WARMUP + STEPS steps; PyTorch and JAX
 # time the last STEPS (the first ones compile), Kiln reports the median host step time of all
 # of them (--stats-json step_seconds). Prints the median over rounds of each run's median step
@@ -17,7 +19,7 @@
 # Usage: bench/peers/run.sh [--save]
 #   --save   also write the summary and raw logs to bench/results/peers-cpu-<date>.txt
 # Environment: STEPS (default 100), WARMUP (default 10), ROUNDS (default 3),
-#   MODELS (default "784-512-512-10 784-128-10"), THREADS (default "1 2"),
+#   MODELS (default "784-512-512-10 784-128-10 cnn"), THREADS (default "1 2"),
 #   PEERS (default "torch-eager torch-compile jax"), LAVAPIPE=1, REFERENCE=1,
 #   PYTHON (default bench/.venv/bin/python, made by `bench/peers/run.sh --install`),
 #   FMA_PIPES (override the FMA pipes per core of the peak), BUILD (default build),
@@ -31,7 +33,7 @@ for arg in "$@"; do
   case "$arg" in
     --save) save=1 ;;
     --install) install=1 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +51,7 @@ bin="$root/${BUILD:-build}/bin"
 steps="${STEPS:-100}"
 warmup="${WARMUP:-10}"
 rounds="${ROUNDS:-3}"
-models="${MODELS:-784-512-512-10 784-128-10}"
+models="${MODELS:-784-512-512-10 784-128-10 cnn}"
 threads_list="${THREADS:-1 2}"
 peers="${PEERS:-torch-eager torch-compile jax}"
 batch=128
@@ -59,7 +61,9 @@ if [[ ! -x "$python" ]]; then
     "(bench/peers/run.sh --install makes bench/.venv)" >&2
   python=python3
 fi
-for tool in kiln kiln-sample-mlp; do
+# The sample that writes each model's module: kiln-sample-cnn for cnn, kiln-sample-mlp for widths.
+sample_of() { if [[ "$1" == cnn ]]; then echo kiln-sample-cnn; else echo kiln-sample-mlp; fi; }
+for tool in kiln $(for arch in $models; do sample_of "$arch"; done | sort -u); do
   [[ -x "$bin/$tool" ]] || { echo "run.sh: $bin/$tool not found; build first (scripts/build.sh)" >&2; exit 1; }
 done
 
@@ -91,8 +95,14 @@ pin() {
 declare -A plan_error
 for arch in $models; do
   mlir="$work/plans/$arch.mlir"
-  echo "\$ kiln-sample-mlp --arch $arch" >>"$log"
-  "$bin/kiln-sample-mlp" --arch "$arch" --batch "$batch" --optimizer adam --lr 0.001 -o "$mlir" >>"$log" 2>&1
+  if [[ "$arch" == cnn ]]; then
+    # The optimizer is the one peers.py's CNN uses (CNN_LR, CNN_MOMENTUM there).
+    sample_args=(--batch "$batch" --dropout 0 --lr 0.05 --momentum 0.9)
+  else
+    sample_args=(--arch "$arch" --batch "$batch" --optimizer adam --lr 0.001)
+  fi
+  echo "\$ $(sample_of "$arch") ${sample_args[*]}" >>"$log"
+  "$bin/$(sample_of "$arch")" "${sample_args[@]}" -o "$mlir" >>"$log" 2>&1
   for target in cpu vulkan; do
     [[ "$target" == vulkan && "${LAVAPIPE:-0}" != 1 && "${REFERENCE:-0}" != 1 ]] && continue
     echo "\$ kiln compile $arch --target $target" >>"$log"
