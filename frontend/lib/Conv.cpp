@@ -8,9 +8,9 @@
 
 #include "kiln/Conv.h"
 
-#include "kiln/Dialect/Graph/GraphDialect.h"
+#include "OpSupport.h"
 
-#include "absl/strings/str_cat.h"
+#include "kiln/Dialect/Graph/GraphDialect.h"
 
 using namespace mlir;
 
@@ -18,25 +18,9 @@ namespace kiln {
 
 Tensor conv2d(Tensor x, Tensor weight, Conv2dOptions options, SourceLocation loc) {
   StringRef opName = "graph.conv2d";
-  Builder *b = x.builder() ? x.builder() : weight.builder();
+  Builder *b = builderFor(opName, {x, weight}, loc);
   if (!b)
-    return Tensor();
-  if (!b->ready(loc))
-    return b->poison();
-  const Tensor *operands[2] = {&x, &weight};
-  for (int i = 0; i < 2; ++i) {
-    if (operands[i]->builder() && operands[i]->builder() != b) {
-      b->reportError(absl::StrCat(opName.str(), ": operand ", i, " comes from another Builder"),
-                     loc);
-      return b->poison();
-    }
-    if (!operands[i]->ok()) {
-      b->reportError(absl::StrCat(opName.str(), ": operand ", i,
-                                  " is an empty Tensor; use Tensors the Builder made"),
-                     loc);
-      return b->poison();
-    }
-  }
+    return poisoned({x, weight});
   graph::ConvParams params;
   params.stride = options.stride;
   params.padding = options.padding;

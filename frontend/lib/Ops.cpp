@@ -9,6 +9,7 @@
 
 #include "kiln/Ops.h"
 
+#include "OpSupport.h"
 #include "kiln/Dialect/Graph/GraphShapes.h"
 
 #include "absl/strings/str_cat.h"
@@ -24,34 +25,6 @@ using kiln::graph::ComparePredicate;
 namespace kiln {
 namespace {
 
-/// The Builder every operand of `opName` belongs to when the op may be
-/// emitted; null otherwise (an earlier error, an empty operand, operands of
-/// different builders), after recording the reason where possible.
-Builder *builderFor(StringRef opName, std::initializer_list<Tensor> operands, SourceLocation loc) {
-  Builder *builder = nullptr;
-  for (const Tensor &operand : operands)
-    if (operand.builder()) {
-      builder = operand.builder();
-      break;
-    }
-  if (!builder || !builder->ready(loc))
-    return nullptr;
-  for (auto [index, operand] : llvm::enumerate(operands)) {
-    if (operand.builder() && operand.builder() != builder) {
-      builder->reportError(
-          absl::StrCat(opName.str(), ": operand ", index, " comes from another Builder"), loc);
-      return nullptr;
-    }
-    if (!operand.ok()) {
-      builder->reportError(absl::StrCat(opName.str(), ": operand ", index,
-                                        " is an empty Tensor; use Tensors the Builder made"),
-                           loc);
-      return nullptr;
-    }
-  }
-  return builder;
-}
-
 /// True when every size of `shape` is >= 0; records an error otherwise.
 bool validShape(Builder &b, StringRef opName, ArrayRef<int64_t> shape, SourceLocation loc) {
   if (llvm::all_of(shape, [](int64_t size) { return size >= 0; }))
@@ -60,14 +33,6 @@ bool validShape(Builder &b, StringRef opName, ArrayRef<int64_t> shape, SourceLoc
                              "] has a negative size"),
                 loc);
   return false;
-}
-
-/// The poisoned result of an op that was not emitted.
-Tensor poisoned(std::initializer_list<Tensor> operands) {
-  for (const Tensor &operand : operands)
-    if (operand.builder())
-      return operand.builder()->poison();
-  return Tensor();
 }
 
 std::string describe(Type type) {

@@ -9,6 +9,7 @@
 
 #include "kiln/Pooling.h"
 
+#include "OpSupport.h"
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Dialect/Graph/WindowShapes.h"
 
@@ -20,40 +21,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// The builder of `operands` when an op may be emitted; null otherwise (an earlier error, an
-/// empty operand, operands of different builders), after recording the reason where possible.
-Builder *builderOf(StringRef opName, ArrayRef<Tensor> operands, SourceLocation loc) {
-  Builder *builder = nullptr;
-  for (const Tensor &operand : operands)
-    if (operand.builder()) {
-      builder = operand.builder();
-      break;
-    }
-  if (!builder || !builder->ready(loc))
-    return nullptr;
-  for (auto [index, operand] : llvm::enumerate(operands)) {
-    if (operand.builder() && operand.builder() != builder) {
-      builder->reportError(
-          absl::StrCat(opName.str(), ": operand ", index, " comes from another Builder"), loc);
-      return nullptr;
-    }
-    if (!operand.ok()) {
-      builder->reportError(absl::StrCat(opName.str(), ": operand ", index,
-                                        " is an empty Tensor; use Tensors the Builder made"),
-                           loc);
-      return nullptr;
-    }
-  }
-  return builder;
-}
-
-Tensor poisoned(ArrayRef<Tensor> operands) {
-  for (const Tensor &operand : operands)
-    if (operand.builder())
-      return operand.builder()->poison();
-  return Tensor();
-}
 
 std::string describe(Type type) {
   std::string text;
@@ -129,7 +96,7 @@ Tensor poolWindows(StringRef function, Builder &b, Tensor x, const Pool2dOptions
 } // namespace
 
 Tensor maxPool2d(Tensor x, Pool2dOptions options, SourceLocation loc) {
-  Builder *b = builderOf("maxPool2d", {x}, loc);
+  Builder *b = builderFor("maxPool2d", {x}, loc);
   if (!b)
     return poisoned({x});
   Tensor windows =
@@ -144,7 +111,7 @@ Tensor maxPool2d(Tensor x, Pool2dOptions options, SourceLocation loc) {
 }
 
 Tensor avgPool2d(Tensor x, Pool2dOptions options, SourceLocation loc) {
-  Builder *b = builderOf("avgPool2d", {x}, loc);
+  Builder *b = builderFor("avgPool2d", {x}, loc);
   if (!b)
     return poisoned({x});
   Tensor windows = poolWindows("avgPool2d", *b, x, options, 0.0f, loc);
@@ -174,7 +141,7 @@ Tensor avgPool2d(Tensor x, Pool2dOptions options, SourceLocation loc) {
 }
 
 Tensor globalAvgPool2d(Tensor x, SourceLocation loc) {
-  Builder *b = builderOf("globalAvgPool2d", {x}, loc);
+  Builder *b = builderFor("globalAvgPool2d", {x}, loc);
   if (!b)
     return poisoned({x});
   if (x.rank() != 4) {
@@ -188,7 +155,7 @@ Tensor globalAvgPool2d(Tensor x, SourceLocation loc) {
 
 Tensor pad(Tensor x, llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high, float value,
            SourceLocation loc) {
-  Builder *b = builderOf("graph.pad", {x}, loc);
+  Builder *b = builderFor("graph.pad", {x}, loc);
   if (!b)
     return poisoned({x});
   SmallVector<int64_t> interior(x.rank(), 0);
@@ -197,7 +164,7 @@ Tensor pad(Tensor x, llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high, 
 
 Tensor slice(Tensor x, int64_t axis, int64_t start, int64_t size, int64_t stride,
              SourceLocation loc) {
-  Builder *b = builderOf("graph.slice", {x}, loc);
+  Builder *b = builderFor("graph.slice", {x}, loc);
   if (!b)
     return poisoned({x});
   int64_t rank = x.rank();
@@ -224,7 +191,7 @@ Tensor slice(Tensor x, int64_t axis, int64_t start, int64_t size, int64_t stride
 }
 
 Tensor concat(llvm::ArrayRef<Tensor> parts, int64_t axis, SourceLocation loc) {
-  Builder *b = builderOf("graph.concat", parts, loc);
+  Builder *b = builderFor("graph.concat", parts, loc);
   if (!b)
     return poisoned(parts);
   int64_t rank = parts.front().rank();

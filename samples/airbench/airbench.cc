@@ -46,12 +46,11 @@
 
 #include "kiln/Frontend.h"
 
-#include "mlir/IR/OperationSupport.h"
+#include "SampleSupport.h"
+
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -61,6 +60,8 @@
 namespace cl = llvm::cl;
 
 namespace {
+
+constexpr llvm::StringLiteral kTool = "kiln-sample-airbench";
 
 cl::OptionCategory category("airbench options");
 
@@ -144,10 +145,7 @@ void addBlock(kiln::Sequential &net, int64_t inChannels, int64_t outChannels) {
   net.add(Gelu());
 }
 
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "kiln-sample-airbench: error: " << message << "\n";
-  return 1;
-}
+int fail(const llvm::Twine &message) { return kiln::samples::fail(kTool, message); }
 
 } // namespace
 
@@ -205,15 +203,5 @@ int main(int argc, char **argv) {
   if (!module.ok())
     return fail(std::string(module.status().message()));
 
-  std::error_code error;
-  llvm::ToolOutputFile output(outputFile, error, llvm::sys::fs::OF_Text);
-  if (error)
-    return fail("cannot write '" + outputFile + "': " + error.message());
-  mlir::OpPrintingFlags flags;
-  if (printLocations)
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
-  (*module)->print(output.os(), flags);
-  output.os() << "\n";
-  output.keep();
-  return 0;
+  return kiln::samples::writeModule(**module, outputFile, printLocations, kTool);
 }

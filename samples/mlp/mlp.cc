@@ -11,11 +11,10 @@
 
 #include "kiln/Frontend.h"
 
-#include "mlir/IR/OperationSupport.h"
+#include "SampleSupport.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -26,7 +25,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class OptimizerChoice { kSgd, kAdam, kAdamW };
+constexpr llvm::StringLiteral kTool = "kiln-sample-mlp";
 
 cl::OptionCategory category("MLP options");
 
@@ -36,18 +35,10 @@ cl::opt<std::string>
                  cl::value_desc("widths"), cl::init("784-128-10"), cl::cat(category));
 cl::opt<int64_t> batchSize("batch", cl::desc("Examples per step (static batch size)"),
                            cl::value_desc("n"), cl::init(128), cl::cat(category));
-cl::opt<OptimizerChoice> optimizerChoice(
-    "optimizer", cl::desc("The optimizer appended to the step"), cl::init(OptimizerChoice::kSgd),
-    cl::values(clEnumValN(OptimizerChoice::kSgd, "sgd", "SGD with momentum (default)"),
-               clEnumValN(OptimizerChoice::kAdam, "adam", "Adam"),
-               clEnumValN(OptimizerChoice::kAdamW, "adamw", "AdamW (decoupled weight decay)")),
-    cl::cat(category));
-cl::opt<double> learningRate("lr",
-                             cl::desc("Learning rate (default: 0.1 for sgd, 0.001 for "
-                                      "adam and adamw)"),
-                             cl::value_desc("rate"), cl::init(-1.0), cl::cat(category));
-cl::opt<double> momentum("momentum", cl::desc("SGD momentum (sgd only; default 0.9)"),
-                         cl::value_desc("m"), cl::init(-1.0), cl::cat(category));
+kiln::samples::OptimizerOptions
+    optimizerOptions(category, /*sgdLearningRate=*/0.1,
+                     "Learning rate (default: 0.1 for sgd, 0.001 for adam and adamw)",
+                     /*withWeightDecay=*/false);
 cl::opt<uint64_t> seed("seed", cl::desc("Seed of the parameters' initial values"),
                        cl::value_desc("n"), cl::init(0), cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Write the module here (default: stdout)"),
@@ -73,23 +64,7 @@ std::optional<std::vector<int64_t>> parseArchitecture(llvm::StringRef text) {
   return widths;
 }
 
-kiln::Optimizer chosenOptimizer() {
-  switch (optimizerChoice) {
-  case OptimizerChoice::kSgd:
-    return kiln::Sgd{.learningRate = learningRate >= 0 ? learningRate.getValue() : 0.1,
-                     .momentum = momentum >= 0 ? momentum.getValue() : 0.9};
-  case OptimizerChoice::kAdam:
-    return kiln::Adam{.learningRate = learningRate >= 0 ? learningRate.getValue() : 1e-3};
-  case OptimizerChoice::kAdamW:
-    return kiln::AdamW{.learningRate = learningRate >= 0 ? learningRate.getValue() : 1e-3};
-  }
-  return kiln::Sgd{};
-}
-
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "kiln-sample-mlp: error: " << message << "\n";
-  return 1;
-}
+int fail(const llvm::Twine &message) { return kiln::samples::fail(kTool, message); }
 
 } // namespace
 
@@ -104,12 +79,8 @@ int main(int argc, char **argv) {
     return fail("--arch '" + architecture + "' is not a list of positive widths like 784-128-10");
   if (batchSize <= 0)
     return fail("--batch must be positive, got " + llvm::Twine(batchSize.getValue()));
-  if (momentum.getNumOccurrences() && optimizerChoice != OptimizerChoice::kSgd)
-    return fail("--momentum applies to --optimizer=sgd only");
-  if (learningRate.getNumOccurrences() && learningRate < 0)
-    return fail("--lr must be >= 0");
-  if (momentum.getNumOccurrences() && momentum < 0)
-    return fail("--momentum must be >= 0");
+  if (std::string error = optimizerOptions.validate(); !error.empty())
+    return fail(error);
 
   kiln::Builder builder("mlp", seed);
   kiln::Tensor images = builder.input("images", {batchSize, widths->front()});
@@ -126,19 +97,10 @@ int main(int argc, char **argv) {
   // The trainer measures accuracy from the logits of the forward-only eval program.
   builder.output("logits", logits);
 
-  auto module = builder.build(kiln::TrainingSpec{.loss = loss, .optimizer = chosenOptimizer()});
+  auto module =
+      builder.build(kiln::TrainingSpec{.loss = loss, .optimizer = optimizerOptions.optimizer()});
   if (!module.ok())
     return fail(std::string(module.status().message()));
 
-  std::error_code error;
-  llvm::ToolOutputFile output(outputFile, error, llvm::sys::fs::OF_Text);
-  if (error)
-    return fail("cannot write '" + outputFile + "': " + error.message());
-  mlir::OpPrintingFlags flags;
-  if (printLocations)
-    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
-  (*module)->print(output.os(), flags);
-  output.os() << "\n";
-  output.keep();
-  return 0;
+  return kiln::samples::writeModule(**module, outputFile, printLocations, kTool);
 }
