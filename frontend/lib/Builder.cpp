@@ -228,51 +228,35 @@ Tensor Builder::input(std::string_view name, llvm::ArrayRef<int64_t> shape, DTyp
 
 Tensor Builder::parameter(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
                           SourceLocation loc) {
-  if (!ready(loc))
-    return poison();
-  if (name.empty()) {
-    fail("a parameter needs a non-empty name", loc);
-    return poison();
-  }
-  std::string fullName = scoped(name);
-  std::string where = absl::StrCat("parameter '", fullName, "'");
-  if (variableNames_.contains(fullName)) {
-    fail(absl::StrCat(where, " already exists; parameter names must be unique"), loc);
-    return poison();
-  }
-  if (std::optional<std::string> bad = negativeDimension(shape)) {
-    fail(absl::StrCat(where, ": ", *bad), loc);
-    return poison();
-  }
-  absl::StatusOr<ResolvedInit> resolved = init.resolve(shape);
-  if (!resolved.ok()) {
-    fail(absl::StrCat(where, ": ", resolved.status().message()), loc);
-    return poison();
-  }
-
-  auto type = RankedTensorType::get(shape, Float32Type::get(context_));
-  auto initializer = graph::InitializerAttr::get(context_, resolved->distribution, resolved->first,
-                                                 resolved->second, seed_, nextStream_++);
-  OpBuilder moduleBuilder(step_);
-  moduleBuilder.create<graph::VariableOp>(location(loc), fullName, type, initializer,
-                                          /*trainable=*/true);
-  variableNames_.insert(fullName);
-  parameterNames_.push_back(fullName);
-  return create<graph::ReadOp>(loc, type, fullName);
+  Tensor read =
+      declareVariable("parameter", "parameter", name, shape, init, /*trainable=*/true, loc);
+  if (read.ok())
+    parameterNames_.push_back(read.value().getDefiningOp<graph::ReadOp>().getVariable().str());
+  return read;
 }
 
 Tensor Builder::state(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
                       SourceLocation loc) {
+  Tensor read = declareVariable("state variable", "variable", name, shape, init,
+                                /*trainable=*/false, loc);
+  if (read.ok())
+    stateReads_[read.value()] = read.value().getDefiningOp<graph::ReadOp>().getVariable().str();
+  return read;
+}
+
+Tensor Builder::declareVariable(const char *kind, const char *uniqueKind, std::string_view name,
+                                llvm::ArrayRef<int64_t> shape, const Init &init, bool trainable,
+                                SourceLocation loc) {
   if (!ready(loc))
     return poison();
   if (name.empty()) {
-    fail("a state variable needs a non-empty name", loc);
+    fail(absl::StrCat("a ", kind, " needs a non-empty name"), loc);
     return poison();
   }
   std::string fullName = scoped(name);
-  std::string where = absl::StrCat("state variable '", fullName, "'");
+  std::string where = absl::StrCat(kind, " '", fullName, "'");
   if (variableNames_.contains(fullName)) {
-    fail(absl::StrCat(where, " already exists; variable names must be unique"), loc);
+    fail(absl::StrCat(where, " already exists; ", uniqueKind, " names must be unique"), loc);
     return poison();
   }
   if (std::optional<std::string> bad = negativeDimension(shape)) {
@@ -284,18 +268,17 @@ Tensor Builder::state(std::string_view name, llvm::ArrayRef<int64_t> shape, cons
     fail(absl::StrCat(where, ": ", resolved.status().message()), loc);
     return poison();
   }
-  // A constant needs no stream, so adding state leaves the parameters' draws as they were.
-  uint64_t stream = resolved->distribution == graph::Distribution::constant ? 0 : nextStream_++;
+  // Every parameter takes a stream (the draws of existing models stay as they were); a
+  // constant state needs none, so adding batch-norm statistics moves no parameter's draws.
+  bool drawn = trainable || resolved->distribution != graph::Distribution::constant;
+  uint64_t stream = drawn ? nextStream_++ : 0;
   auto type = RankedTensorType::get(shape, Float32Type::get(context_));
   auto initializer = graph::InitializerAttr::get(context_, resolved->distribution, resolved->first,
                                                  resolved->second, seed_, stream);
   OpBuilder moduleBuilder(step_);
-  moduleBuilder.create<graph::VariableOp>(location(loc), fullName, type, initializer,
-                                          /*trainable=*/false);
+  moduleBuilder.create<graph::VariableOp>(location(loc), fullName, type, initializer, trainable);
   variableNames_.insert(fullName);
-  Tensor read = create<graph::ReadOp>(loc, type, fullName);
-  stateReads_[read.value()] = fullName;
-  return read;
+  return create<graph::ReadOp>(loc, type, fullName);
 }
 
 void Builder::assign(Tensor state, Tensor value, SourceLocation loc) {

@@ -84,8 +84,7 @@ template <typename T> absl::Status execute(const Instruction &instruction, Plan 
     conv2dWeightGrad(data<T>(operand(0)), data<T>(operand(1)), data<T>(result), instruction.conv);
     return absl::OkStatus();
   case OpKind::kDropoutMask:
-    dropoutMask(data<T>(operand(0)), data<uint8_t>(result), instruction.count,
-                instruction.dropout);
+    dropoutMask(data<T>(operand(0)), data<uint8_t>(result), instruction.count, instruction.dropout);
     return absl::OkStatus();
   case OpKind::kWindowCopy: {
     std::vector<const T *> operands;

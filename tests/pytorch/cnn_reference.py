@@ -29,9 +29,7 @@ import os
 import sys
 
 try:
-    import numpy as np
     import torch
-    import torch.nn.functional as F
 except ImportError as error:
     print(f"cnn_reference.py: cannot import PyTorch/numpy with {sys.executable}: {error}\n"
           "HINT: PyTorch is a declared dependency of Kiln's tests; install it with "
@@ -39,7 +37,7 @@ except ImportError as error:
     sys.exit(2)
 
 from exchange import load  # noqa: E402 (after the guarded imports)
-from mlp_reference import Comparison, make_optimizer  # noqa: E402
+from mlp_reference import replay  # noqa: E402
 
 
 def build_model(width, side, classes):
@@ -82,48 +80,7 @@ def main():
         for name, entry in manifest["initial"].items():
             parameters[name].copy_(torch.from_numpy(load(directory, entry)))
 
-    images = torch.from_numpy(load(directory, manifest["images"]))
-    labels = torch.from_numpy(load(directory, manifest["labels"]).astype(np.int64))
-    kiln_losses = load(directory, manifest["kiln_losses"])
-    tolerances = manifest["tolerances"]
-    optimizer = make_optimizer(manifest["optimizer"], model.parameters())
-
-    comparison = Comparison()
-    steps = manifest["steps"]
-    for step in range(steps):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(images[step]), labels[step])
-        loss.backward()
-        comparison.scalar(f"loss[step {step}]", float(kiln_losses[step]), loss.item(),
-                          tolerances["loss_rtol"])
-        if manifest["mode"] == "train":
-            optimizer.step()
-
-    if manifest["mode"] == "gradients":
-        for name, entry in manifest["kiln_gradients"].items():
-            comparison.tensor(f"grad {name}", load(directory, entry),
-                              parameters[name].grad.numpy(), tolerances["atol"],
-                              tolerances["rtol"])
-    else:
-        for name, entry in manifest["kiln_final"].items():
-            comparison.tensor(f"{name} after {steps} steps", load(directory, entry),
-                              parameters[name].detach().numpy(), tolerances["atol"],
-                              tolerances["rtol"])
-        for name, entry in manifest["kiln_statistics"].items():
-            comparison.tensor(f"{name} after {steps} steps", load(directory, entry),
-                              statistics[name].numpy(), tolerances["atol"], tolerances["rtol"])
-
-    print(f"torch {torch.__version__}, {manifest['optimizer']['kind']}, mode "
-          f"{manifest['mode']}, {steps} step(s); largest errors (loss: relative; tensors: "
-          "in units of the tolerance):")
-    for what, error in comparison.largest.items():
-        print(f"  {what}: {error:.3g}")
-    if comparison.mismatches:
-        print(f"{len(comparison.mismatches)} mismatch line(s):")
-        print("\n".join(comparison.mismatches))
-        return 1
-    return 0
-
+    return replay(directory, manifest, model, parameters, statistics)
 
 if __name__ == "__main__":
     sys.exit(main())

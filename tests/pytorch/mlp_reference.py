@@ -104,22 +104,10 @@ class Comparison:
                 f"abs err {abs(kiln[index] - reference[index]):.3g}")
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
-    directory = sys.argv[1]
-    with open(os.path.join(directory, "manifest.json")) as file:
-        manifest = json.load(file)
-
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    model = build_model(manifest["widths"])
-    parameters = kiln_parameters(model)
-    with torch.no_grad():
-        for name, entry in manifest["initial"].items():
-            parameters[name].copy_(torch.from_numpy(load(directory, entry)))
-
+def replay(directory, manifest, model, parameters, statistics=None):
+    """Trains `model` (or differentiates it once) on the manifest's batches, compares losses,
+    gradients or final parameters (and `statistics`, buffers by Kiln name) with Kiln's, prints
+    the largest errors and returns the exit status: 0 when everything matches."""
     images = torch.from_numpy(load(directory, manifest["images"]))
     labels = torch.from_numpy(load(directory, manifest["labels"]).astype(np.int64))
     kiln_losses = load(directory, manifest["kiln_losses"])
@@ -147,6 +135,9 @@ def main():
             comparison.tensor(f"{name} after {steps} steps", load(directory, entry),
                               parameters[name].detach().numpy(), tolerances["atol"],
                               tolerances["rtol"])
+        for name, entry in manifest.get("kiln_statistics", {}).items():
+            comparison.tensor(f"{name} after {steps} steps", load(directory, entry),
+                              statistics[name].numpy(), tolerances["atol"], tolerances["rtol"])
 
     print(f"torch {torch.__version__}, {manifest['optimizer']['kind']}, mode "
           f"{manifest['mode']}, {steps} step(s); largest errors (loss: relative; tensors: "
@@ -159,6 +150,24 @@ def main():
         return 1
     return 0
 
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    directory = sys.argv[1]
+    with open(os.path.join(directory, "manifest.json")) as file:
+        manifest = json.load(file)
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model = build_model(manifest["widths"])
+    parameters = kiln_parameters(model)
+    with torch.no_grad():
+        for name, entry in manifest["initial"].items():
+            parameters[name].copy_(torch.from_numpy(load(directory, entry)))
+
+    return replay(directory, manifest, model, parameters)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -238,6 +238,11 @@ private:
   absl::StatusOr<mlir::OwningOpRef<mlir::ModuleOp>> finish(SourceLocation loc);
   /// Records an error unless one is already recorded.
   void fail(std::string message, SourceLocation loc);
+  /// Declares the variable behind parameter() and state() and returns its read; `kind` names
+  /// it in errors ("parameter", "state variable").
+  Tensor declareVariable(const char *kind, const char *uniqueKind, std::string_view name,
+                         llvm::ArrayRef<int64_t> shape, const Init &init, bool trainable,
+                         SourceLocation loc);
 
   std::unique_ptr<mlir::MLIRContext> ownedContext_;
   mlir::MLIRContext *context_;

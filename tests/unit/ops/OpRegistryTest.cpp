@@ -82,8 +82,8 @@ INSTANTIATE_TEST_SUITE_P(Reference, Vjp, testing::ValuesIn(sampleIndices(true)),
 // graph.train_or_eval, which no device sees, by TrainingOpsTest.
 TEST(OpRegistry, CoversEveryComputeOpOfTheGraphDialect) {
   std::unique_ptr<mlir::MLIRContext> context = makeContext();
-  std::set<std::string> stateOps = {"graph.variable", "graph.read",   "graph.assign",
-                                    "graph.input",    "graph.output", "graph.minimize",
+  std::set<std::string> stateOps = {"graph.variable", "graph.read",         "graph.assign",
+                                    "graph.input",    "graph.output",       "graph.minimize",
                                     "graph.gradient", "graph.train_or_eval"};
   std::set<std::string> sampled;
   for (const OpSample &sample : opRegistry())

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DifferentialSupport.h"
 #include "PyTorchExchange.h"
 
 #include "kiln/Compiler/Passes.h"
@@ -82,41 +83,6 @@ absl::StatusOr<mlir::OwningOpRef<mlir::ModuleOp>> buildMlp(mlir::MLIRContext &co
   return b.build(TrainingSpec{.loss = loss, .optimizer = optimizer});
 }
 
-/// Runs `populate`'s passes on `module`, returning the diagnostics on failure.
-absl::Status runPasses(mlir::ModuleOp module,
-                       llvm::function_ref<void(mlir::PassManager &)> populate) {
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(module.getContext(), [&](mlir::Diagnostic &d) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d.str() << "\n";
-    return mlir::success();
-  });
-  mlir::PassManager pm(module.getContext());
-  populate(pm);
-  if (mlir::failed(pm.run(module)))
-    return absl::InternalError(absl::StrCat("the pass pipeline failed:\n", diagnostics));
-  return absl::OkStatus();
-}
-
-/// `optimizer` as the JSON object mlp_reference.py reads (the fields of
-/// `graph.optimizer`).
-std::string optimizerJson(const Optimizer &optimizer) {
-  if (const auto *sgd = std::get_if<Sgd>(&optimizer))
-    return absl::StrCat(R"({"kind": "sgd", "learning_rate": )", sgd->learningRate,
-                        R"(, "momentum": )", sgd->momentum, R"(, "nesterov": )",
-                        sgd->nesterov ? "true" : "false", R"(, "weight_decay": )", sgd->weightDecay,
-                        "}");
-  auto adamJson = [](std::string_view kind, const auto &adam) {
-    return absl::StrCat(R"({"kind": ")", std::string(kind), R"(", "learning_rate": )",
-                        adam.learningRate, R"(, "beta1": )", adam.beta1, R"(, "beta2": )",
-                        adam.beta2, R"(, "epsilon": )", adam.epsilon, R"(, "weight_decay": )",
-                        adam.weightDecay, "}");
-  };
-  if (const auto *adam = std::get_if<Adam>(&optimizer))
-    return adamJson("adam", *adam);
-  return adamJson("adamw", std::get<AdamW>(optimizer));
-}
-
 enum class Mode { kTrain, kGradients };
 
 /// Trains (or, in kGradients mode, differentiates once) on Kiln, hands
@@ -125,7 +91,7 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
   mlir::MLIRContext context;
   auto module = buildMlp(context, optimizer);
   ASSERT_TRUE(module.ok()) << module.status();
-  absl::Status compiled = runPasses(**module, [&](mlir::PassManager &pm) {
+  absl::Status compiled = pytorch_test::runPasses(**module, [&](mlir::PassManager &pm) {
     if (mode == Mode::kTrain)
       addTrainingStepPipeline(pm);
     else
@@ -176,7 +142,7 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
   std::string manifest = absl::StrCat(
       "{\n", R"("mode": ")", mode == Mode::kTrain ? "train" : "gradients", "\",\n",
       R"("widths": [)", absl::StrJoin(kWidths, ", "), "],\n", R"("steps": )", steps, ",\n",
-      R"("optimizer": )", optimizerJson(optimizer), ",\n",
+      R"("optimizer": )", pytorch_test::optimizerJson(optimizer), ",\n",
       R"("tolerances": {"loss_rtol": 1e-5, "atol": )", mode == Mode::kTrain ? "1e-4" : "1e-6",
       R"(, "rtol": 1e-4},)", "\n", R"("initial": {)", absl::StrJoin(initial, ", "), "},\n",
       R"("images": )",
