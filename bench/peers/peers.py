@@ -10,8 +10,8 @@
       Fashion-MNIST CNN (see CNN below), SGD with momentum. A peer that cannot be imported or
       fails writes {"error": "..."} and exits 0: run.sh reports it as absent.
   peers.py kiln --kiln BIN --plan P --device cpu|vulkan|reference --runner NAME --arch A
-                --batch B --steps N --threads T --out RESULT.json [--error MESSAGE]
-      Runs `kiln train P --data synthetic --steps N --device D [--threads T] --stats-json`
+                --batch B --steps N --threads T --out RESULT.json [--error MESSAGE] [--data D]
+      Runs `kiln train P --data D --steps N --device D [--threads T] --stats-json` (D: synthetic)
       and writes its step_seconds (the median host step time) with the run's name, model and
       threads; a failure (or --error, for a plan that did not compile) writes {"error"}.
   peers.py machine
@@ -25,6 +25,16 @@ conv 3x3 32->64 (padding 1, no bias) -> batch norm -> ReLU -> max pool 2x2 -> fl
 -> linear 3136->10 (bias), mean softmax cross entropy; batch norm in training mode (batch
 statistics, biased variance, eps 1e-5, running statistics updated with momentum 0.1); SGD
 lr 0.05, momentum 0.9 (PyTorch's form: v = m v + g, p -= lr v), the sample's defaults.
+
+GPT (--arch gpt, the model of samples/gpt, kiln-sample-gpt's defaults): nanoGPT's architecture,
+byte-level vocabulary 256, 4 layers, 4 heads, width 128, context 64, batch 12 (run.sh's
+GPT_BATCH): token and position embeddings, pre-norm blocks (layer norm, causal self-attention
+with a fused qkv projection, layer norm, MLP 128->512->128 with exact GELU), final layer norm,
+output head tied to the token embedding; mean cross entropy over [batch, time]. AdamW lr 1e-3,
+betas (0.9, 0.99), eps 1e-8, weight decay 0.1 on the matrices only (not biases, layer norms or
+embeddings), gradients clipped to global norm 1.0 every step. Synthetic data: fixed random byte
+windows (uniform tokens; the step's cost does not depend on them). Kiln trains it with
+--data text:FILE (run.sh's GPT_TEXT).
 
 For JAX the thread count must be set before jax is imported; run.sh sets XLA_FLAGS and pins
 every run to T cores with taskset.
@@ -49,6 +59,10 @@ CNN_FLAT = 64 * 7 * 7
 CNN_LR = 0.05
 CNN_MOMENTUM = 0.9
 
+GPT_ARCH = "gpt"
+GPT = {"layers": 4, "heads": 4, "width": 128, "context": 64, "vocab": 256}
+GPT_LR, GPT_BETAS, GPT_EPS, GPT_DECAY, GPT_CLIP = 1e-3, (0.9, 0.99), 1e-8, 0.1, 1.0
+
 
 def widths(arch):
     return [int(w) for w in arch.split("-")]
@@ -59,6 +73,13 @@ def flops_per_step(arch, batch):
     convolution in = input channels x 9 and out = output channels x output pixels); the first
     layer's dX is not computed (its input is data), so it is not counted. Elementwise work
     (bias, batch norm, ReLU, pooling, softmax, the optimizer) is left out."""
+    if arch == GPT_ARCH:
+        # nanoGPT's estimate (PaLM appendix B): 6 N per token for the matmul parameters N (the
+        # blocks' 12 C^2 per layer and the tied head's V C) plus 12 L T C for attention's two
+        # products, forward and backward; the causal half is counted as full, as nanoGPT does.
+        L, C, T, V = GPT["layers"], GPT["width"], GPT["context"], GPT["vocab"]
+        n = 12 * L * C * C + V * C
+        return (6 * n + 12 * L * T * C) * batch * T
     if arch == CNN_ARCH:
         layers = [(cin * 9, cout * size * size) for cin, cout, size in CNN_CONVS]
         layers.append((CNN_FLAT, CNN_CLASSES))
@@ -72,6 +93,10 @@ def flops_per_step(arch, batch):
 
 
 def model_description(arch):
+    if arch == GPT_ARCH:
+        return (f"nanoGPT {GPT['layers']} layers, {GPT['heads']} heads, width {GPT['width']}, "
+                f"context {GPT['context']}, vocab {GPT['vocab']}; AdamW lr {GPT_LR} decay "
+                f"{GPT_DECAY} on matrices, clip {GPT_CLIP}")
     if arch == CNN_ARCH:
         return ("the Fashion-MNIST CNN (conv 1->32, conv 32->64, 3x3, batch norm, max pool; "
                 f"linear 3136->10), SGD lr {CNN_LR} momentum {CNN_MOMENTUM}")
@@ -79,7 +104,12 @@ def model_description(arch):
 
 
 def synthetic_batches(arch, batch, rng, np):
-    """8 fixed batches (x f32, y int64) of standard normal features and uniform labels."""
+    """8 fixed batches (x f32, y int64) of standard normal features and uniform labels; for the
+    GPT (tokens, targets) int64 [batch, context], uniform bytes."""
+    if arch == GPT_ARCH:
+        shape = (batch, GPT["context"])
+        return [(rng.integers(0, GPT["vocab"], shape), rng.integers(0, GPT["vocab"], shape))
+                for _ in range(8)]
     if arch == CNN_ARCH:
         shape, classes = (batch, 1, 28, 28), CNN_CLASSES
     else:
@@ -174,6 +204,180 @@ def train_torch(args, compiled):
             "step_seconds": median, "first_step_seconds": first,
             "final_loss": loss, "version": f"torch {torch.__version__}",
             "notes": f"{opt_name}; torch threads {torch.get_num_threads()}"}
+
+
+def train_torch_gpt(args, compiled):
+    import math
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)
+    nn, F = torch.nn, torch.nn.functional
+    L, H, C, T, V = (GPT[k] for k in ("layers", "heads", "width", "context", "vocab"))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(C), nn.LayerNorm(C)
+            self.c_attn, self.attn_proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
+            self.c_fc, self.mlp_proj = nn.Linear(C, 4 * C), nn.Linear(4 * C, C)
+
+        def forward(self, x):
+            B = x.shape[0]
+            q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.attn_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+            return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+    class Gpt(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte, self.wpe = nn.Embedding(V, C), nn.Embedding(T, C)
+            self.blocks = nn.ModuleList(Block() for _ in range(L))
+            self.ln_f = nn.LayerNorm(C)
+            for name, p in self.named_parameters():
+                if p.dim() == 2:
+                    std = 0.02 / math.sqrt(2 * L) if name.endswith("proj.weight") else 0.02
+                    nn.init.normal_(p, 0.0, std)
+                elif name.endswith("bias") and "ln" not in name:
+                    nn.init.zeros_(p)
+
+        def forward(self, tokens):
+            x = self.wte(tokens) + self.wpe(torch.arange(T))
+            for block in self.blocks:
+                x = block(x)
+            return self.ln_f(x) @ self.wte.weight.t()
+
+    model = Gpt()
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "wte" not in n and
+             "wpe" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "wte" not in n and
+                                                           "wpe" not in n)]
+    groups = [{"params": decay, "weight_decay": GPT_DECAY}, {"params": other, "weight_decay": 0.0}]
+    opt_name = "AdamW fused"
+    try:
+        opt = torch.optim.AdamW(groups, lr=GPT_LR, betas=GPT_BETAS, eps=GPT_EPS, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        opt = torch.optim.AdamW(groups, lr=GPT_LR, betas=GPT_BETAS, eps=GPT_EPS)
+        opt_name = "AdamW default"
+    parameters = list(model.parameters())
+    rng = np.random.default_rng(0)
+    batches = [(torch.from_numpy(x).long(), torch.from_numpy(y).long())
+               for x, y in synthetic_batches(args.arch, args.batch, rng, np)]
+    forward = torch.compile(model) if compiled else model
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(forward(x).view(-1, V), y.view(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, GPT_CLIP)
+        opt_step()
+        return loss
+
+    opt_step = torch.compile(opt.step) if compiled else opt.step
+    median, first, loss = time_steps(lambda x, y: step(x, y).item(), batches, args)
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
+            "step_seconds": median, "first_step_seconds": first,
+            "final_loss": loss, "version": f"torch {torch.__version__}",
+            "notes": f"{opt_name}; scaled_dot_product_attention; torch threads "
+                     f"{torch.get_num_threads()}"}
+
+
+def train_jax_gpt(args):
+    import math
+    import numpy as np
+    import jax
+    import jax.numpy as jnp
+
+    L, H, C, T, V = (GPT[k] for k in ("layers", "heads", "width", "context", "vocab"))
+    key = jax.random.PRNGKey(0)
+
+    def normal(shape, std):
+        nonlocal key
+        key, k = jax.random.split(key)
+        return std * jax.random.normal(k, shape, jnp.float32)
+
+    zeros, ones = (lambda n: jnp.zeros((n,), jnp.float32)), (lambda n: jnp.ones((n,), jnp.float32))
+    proj_std = 0.02 / math.sqrt(2 * L)
+    params = {"wte": normal((V, C), 0.02), "wpe": normal((T, C), 0.02),
+              "ln_f": (ones(C), zeros(C)),
+              "blocks": [{"ln_1": (ones(C), zeros(C)), "ln_2": (ones(C), zeros(C)),
+                          "attn": (normal((C, 3 * C), 0.02), zeros(3 * C)),
+                          "attn_proj": (normal((C, C), proj_std), zeros(C)),
+                          "fc": (normal((C, 4 * C), 0.02), zeros(4 * C)),
+                          "mlp_proj": (normal((4 * C, C), proj_std), zeros(C))}
+                         for _ in range(L)]}
+    # Decay on the blocks' matrices only, as the other peers and Kiln do.
+    decay_mask = jax.tree_util.tree_map(lambda p: False, params)
+    for b in decay_mask["blocks"]:
+        for name in ("attn", "attn_proj", "fc", "mlp_proj"):
+            b[name] = (True, False)
+    causal = jnp.tril(jnp.ones((T, T), bool))
+
+    def layer_norm(x, wb):
+        mean = jnp.mean(x, -1, keepdims=True)
+        var = jnp.mean(jnp.square(x - mean), -1, keepdims=True)
+        return (x - mean) * jax.lax.rsqrt(var + 1e-5) * wb[0] + wb[1]
+
+    def loss_fn(params, tokens, targets):
+        B = tokens.shape[0]
+        x = params["wte"][tokens] + params["wpe"][None]
+        for b in params["blocks"]:
+            qkv = layer_norm(x, b["ln_1"]) @ b["attn"][0] + b["attn"][1]
+            q, k, v = (t.reshape(B, T, H, C // H).transpose(0, 2, 1, 3)
+                       for t in jnp.split(qkv, 3, axis=-1))
+            s = jnp.where(causal, q @ k.transpose(0, 1, 3, 2) / math.sqrt(C // H), -jnp.inf)
+            y = (jax.nn.softmax(s, -1) @ v).transpose(0, 2, 1, 3).reshape(B, T, C)
+            x = x + y @ b["attn_proj"][0] + b["attn_proj"][1]
+            h = jax.nn.gelu(layer_norm(x, b["ln_2"]) @ b["fc"][0] + b["fc"][1], approximate=False)
+            x = x + h @ b["mlp_proj"][0] + b["mlp_proj"][1]
+        logits = layer_norm(x, params["ln_f"]) @ params["wte"].T
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(logp, targets[..., None], axis=-1))
+
+    b1, b2 = GPT_BETAS
+    state = (params, jax.tree_util.tree_map(jnp.zeros_like, params),
+             jax.tree_util.tree_map(jnp.zeros_like, params), jnp.zeros((), jnp.float32))
+
+    def step(state, tokens, targets):
+        params, m, v, t = state
+        loss, grads = jax.value_and_grad(loss_fn)(params, tokens, targets)
+        norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree_util.tree_leaves(grads)))
+        coef = jnp.minimum(1.0, GPT_CLIP / (norm + 1e-6))
+        grads = jax.tree_util.tree_map(lambda g: g * coef, grads)
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
+        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+
+        def update(p, m, v, decays):
+            p = p * (1 - GPT_LR * GPT_DECAY) if decays else p
+            return p - GPT_LR * (m / c1) / (jnp.sqrt(v / c2) + GPT_EPS)
+
+        params = jax.tree_util.tree_map(update, params, m, v, decay_mask)
+        return (params, m, v, t), loss
+
+    step = jax.jit(step, donate_argnums=(0,))
+    rng = np.random.default_rng(0)
+    batches = [(jnp.asarray(x.astype(np.int32)), jnp.asarray(y.astype(np.int32)))
+               for x, y in synthetic_batches(args.arch, args.batch, rng, np)]
+
+    def run_step(x, y):
+        nonlocal state
+        state, loss = step(state, x, y)
+        return float(loss.block_until_ready())
+
+    median, first, loss = time_steps(run_step, batches, args)
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
+            "step_seconds": median, "first_step_seconds": first,
+            "final_loss": loss, "version": f"jax {jax.__version__}",
+            "notes": "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
 
 
 def train_jax(args):
@@ -313,12 +517,13 @@ def train_jax_cnn(args):
 
 def command_train(args):
     try:
-        if args.peer == "torch-eager":
-            result = train_torch(args, compiled=False)
-        elif args.peer == "torch-compile":
-            result = train_torch(args, compiled=True)
+        gpt = args.arch == GPT_ARCH
+        if args.peer in ("torch-eager", "torch-compile"):
+            compiled = args.peer == "torch-compile"
+            result = (train_torch_gpt if gpt else train_torch)(args, compiled=compiled)
         elif args.peer == "jax":
-            result = train_jax_cnn(args) if args.arch == CNN_ARCH else train_jax(args)
+            result = (train_jax_gpt(args) if gpt else
+                      train_jax_cnn(args) if args.arch == CNN_ARCH else train_jax(args))
         else:
             result = error_result(args, f"unknown peer '{args.peer}'")
     except ImportError as e:
@@ -342,7 +547,7 @@ def command_kiln(args):
     else:
         with tempfile.TemporaryDirectory() as tmp:
             stats = os.path.join(tmp, "stats.json")
-            command = [args.kiln, "train", args.plan, "--data", "synthetic", "--steps",
+            command = [args.kiln, "train", args.plan, "--data", args.data, "--steps",
                        str(args.steps), "--device", args.device, "--log-every", "0",
                        "--stats-json", stats]
             if args.device == "cpu":
@@ -509,6 +714,7 @@ def main():
     kiln.add_argument("--threads", type=int, default=1)
     kiln.add_argument("--version", default="")
     kiln.add_argument("--error", default="")
+    kiln.add_argument("--data", default="synthetic")
     kiln.add_argument("--out", required=True)
     sub.add_parser("machine")
     summary = sub.add_parser("summary")

@@ -4,7 +4,9 @@
 # For each model in MODELS (the MLPs 784-512-512-10 "W1" and 784-128-10: ReLU, mean softmax
 # cross entropy, Adam lr 1e-3; cnn: samples/cnn's Fashion-MNIST CNN, two 3x3 conv + batch
 # norm + ReLU + max pool blocks and a 3136->10 linear layer, SGD with momentum; batch 128,
-# synthetic data), runs in round-robin rounds so that all runners share the machine's load
+# synthetic data; gpt: samples/gpt's char-level GPT, 4 layers, 4 heads, width 128, context 64,
+# batch 12, AdamW with clipping, Kiln fed from GPT_TEXT and the peers random bytes), runs
+# in round-robin rounds so that all runners share the machine's load
 # alike: Kiln's cpu device (kiln compile --target cpu, kiln train --device cpu --threads T),
 # PyTorch eager and torch.compile (torch.set_num_threads), and JAX jit (XLA_FLAGS for one
 # thread), each at every thread count in THREADS and pinned to that many cores with taskset;
@@ -19,7 +21,10 @@
 # Usage: bench/peers/run.sh [--save]
 #   --save   also write the summary and raw logs to bench/results/peers-cpu-<date>.txt
 # Environment: STEPS (default 100), WARMUP (default 10), ROUNDS (default 3),
-#   MODELS (default "784-512-512-10 784-128-10 cnn"), THREADS (default "1 2"),
+#   MODELS (default "784-512-512-10 784-128-10 cnn"; gpt needs kiln-sample-gpt, which does not
+#   exist yet, so run.sh refuses it for now: `peers.py train --arch gpt` runs the peers alone),
+#   THREADS (default "1 2"),
+#   GPT_TEXT (the text Kiln's GPT trains on, default /usr/share/games/fortunes/cookie),
 #   PEERS (default "torch-eager torch-compile jax"), LAVAPIPE=1, REFERENCE=1,
 #   PYTHON (default bench/.venv/bin/python, made by `bench/peers/run.sh --install`),
 #   FMA_PIPES (override the FMA pipes per core of the peak), BUILD (default build),
@@ -33,7 +38,7 @@ for arg in "$@"; do
   case "$arg" in
     --save) save=1 ;;
     --install) install=1 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,15 +59,26 @@ rounds="${ROUNDS:-3}"
 models="${MODELS:-784-512-512-10 784-128-10 cnn}"
 threads_list="${THREADS:-1 2}"
 peers="${PEERS:-torch-eager torch-compile jax}"
-batch=128
+gpt_text="${GPT_TEXT:-/usr/share/games/fortunes/cookie}"
+# The batch of each model: samples/gpt's 12 for the GPT, 128 for the others.
+batch_of() { if [[ "$1" == gpt ]]; then echo 12; else echo 128; fi; }
+# What Kiln trains each model on.
+data_of() { if [[ "$1" == gpt ]]; then echo "text:$gpt_text"; else echo synthetic; fi; }
 python="${PYTHON:-$venv/bin/python}"
 if [[ ! -x "$python" ]]; then
   echo "run.sh: $python not found: PyTorch and JAX will be reported absent" \
     "(bench/peers/run.sh --install makes bench/.venv)" >&2
   python=python3
 fi
-# The sample that writes each model's module: kiln-sample-cnn for cnn, kiln-sample-mlp for widths.
-sample_of() { if [[ "$1" == cnn ]]; then echo kiln-sample-cnn; else echo kiln-sample-mlp; fi; }
+# The sample that writes each model's module: kiln-sample-cnn for cnn, kiln-sample-gpt for gpt,
+# kiln-sample-mlp for widths.
+sample_of() {
+  case "$1" in
+    cnn) echo kiln-sample-cnn ;;
+    gpt) echo kiln-sample-gpt ;;
+    *) echo kiln-sample-mlp ;;
+  esac
+}
 for tool in kiln $(for arch in $models; do sample_of "$arch"; done | sort -u); do
   [[ -x "$bin/$tool" ]] || { echo "run.sh: $bin/$tool not found; build first (scripts/build.sh)" >&2; exit 1; }
 done
@@ -95,9 +111,13 @@ pin() {
 declare -A plan_error
 for arch in $models; do
   mlir="$work/plans/$arch.mlir"
+  batch="$(batch_of "$arch")"
   if [[ "$arch" == cnn ]]; then
     # The optimizer is the one peers.py's CNN uses (CNN_LR, CNN_MOMENTUM there).
     sample_args=(--batch "$batch" --dropout 0 --lr 0.05 --momentum 0.9)
+  elif [[ "$arch" == gpt ]]; then
+    # kiln-sample-gpt's defaults are peers.py's GPT (GPT, GPT_LR ... there).
+    sample_args=(--batch "$batch")
   else
     sample_args=(--arch "$arch" --batch "$batch" --optimizer adam --lr 0.001)
   fi
@@ -127,8 +147,9 @@ kiln_run() {
   echo "\$ [$name $arch t$threads round $round]" >>"$log"
   "${taskset_cmd[@]}" python3 "$here/peers.py" kiln --kiln "$bin/kiln" \
     --plan "$work/plans/$arch.$target.kplan" --device "$device" --runner "$name" --arch "$arch" \
-    --batch "$batch" --steps "$((warmup + steps))" --threads "$threads" --version "$version" \
-    --error "${plan_error[$arch.$target]:-}" --out "$out" >>"$log" 2>&1 || true
+    --batch "$(batch_of "$arch")" --steps "$((warmup + steps))" --threads "$threads" \
+    --version "$version" --data "$(data_of "$arch")" --error "${plan_error[$arch.$target]:-}" \
+    --out "$out" >>"$log" 2>&1 || true
   if [[ -f "$out.log" ]]; then cat "$out.log" >>"$log"; rm -f "$out.log"; fi
 }
 
@@ -146,7 +167,7 @@ peer_run() {
   XLA_FLAGS="$xla" OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" \
     TORCHINDUCTOR_CACHE_DIR="$work/inductor-cache" \
     "${taskset_cmd[@]}" "$python" "$here/peers.py" train --peer "$peer" --arch "$arch" \
-    --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" --out "$out" \
+    --batch "$(batch_of "$arch")" --steps "$steps" --warmup "$warmup" --threads "$threads" --out "$out" \
     >>"$log" 2>&1 ||
     echo "{\"runner\": \"$peer\", \"arch\": \"$arch\", \"threads\": $threads, \"error\": \"failed: exit $? (see the log)\"}" >"$out"
 }
