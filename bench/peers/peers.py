@@ -141,6 +141,22 @@ def time_steps(run_step, batches, args):
     return statistics.median(times), first, loss
 
 
+def time_jax(step, state, batches, args, notes):
+    """Times a jitted step(state, x, y) -> (state, loss) that donates its state, as time_steps
+    does, and returns the run's result."""
+    import jax
+
+    def run_step(x, y):
+        nonlocal state
+        state, loss = step(state, x, y)
+        return float(loss.block_until_ready())
+
+    median, first, loss = time_steps(run_step, batches, args)
+    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
+            "step_seconds": median, "first_step_seconds": first,
+            "final_loss": loss, "version": f"jax {jax.__version__}", "notes": notes}
+
+
 def train_torch(args, compiled):
     import numpy as np
     import torch
@@ -368,16 +384,7 @@ def train_jax_gpt(args):
     batches = [(jnp.asarray(x.astype(np.int32)), jnp.asarray(y.astype(np.int32)))
                for x, y in synthetic_batches(args.arch, args.batch, rng, np)]
 
-    def run_step(x, y):
-        nonlocal state
-        state, loss = step(state, x, y)
-        return float(loss.block_until_ready())
-
-    median, first, loss = time_steps(run_step, batches, args)
-    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
-            "step_seconds": median, "first_step_seconds": first,
-            "final_loss": loss, "version": f"jax {jax.__version__}",
-            "notes": "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
+    return time_jax(step, state, batches, args, "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", ""))
 
 
 def train_jax(args):
@@ -423,16 +430,7 @@ def train_jax(args):
     batches = [(jnp.asarray(rng.standard_normal((args.batch, w[0]), dtype=np.float32)),
                 jnp.asarray(rng.integers(0, w[-1], args.batch).astype(np.int32)))
                for _ in range(8)]
-    def run_step(x, y):
-        nonlocal state
-        state, loss = step(state, x, y)
-        return float(loss.block_until_ready())
-
-    median, first, loss = time_steps(run_step, batches, args)
-    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
-            "step_seconds": median, "first_step_seconds": first,
-            "final_loss": loss, "version": f"jax {jax.__version__}",
-            "notes": "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
+    return time_jax(step, state, batches, args, "XLA_FLAGS=" + os.environ.get("XLA_FLAGS", ""))
 
 
 def train_jax_cnn(args):
@@ -503,16 +501,7 @@ def train_jax_cnn(args):
     batches = [(jnp.asarray(x.transpose(0, 2, 3, 1)), jnp.asarray(y.astype(np.int32)))
                for x, y in synthetic_batches(args.arch, args.batch, rng, np)]
 
-    def run_step(x, y):
-        nonlocal state
-        state, loss = step(state, x, y)
-        return float(loss.block_until_ready())
-
-    median, first, loss = time_steps(run_step, batches, args)
-    return {"runner": args.peer, "arch": args.arch, "threads": args.threads,
-            "step_seconds": median, "first_step_seconds": first,
-            "final_loss": loss, "version": f"jax {jax.__version__}",
-            "notes": "NHWC; XLA_FLAGS=" + os.environ.get("XLA_FLAGS", "")}
+    return time_jax(step, state, batches, args, "NHWC; XLA_FLAGS=" + os.environ.get("XLA_FLAGS", ""))
 
 
 def command_train(args):
