@@ -197,7 +197,9 @@ LogicalResult Assembler::addInput(graph::InputOp op) {
     if (known->second.getType() != type)
       return op.emitOpError("reads input '")
              << name << "' as " << type << " but an earlier graph.input of that name reads it "
-             << "as another type";
+             << "as " << known->second.getType() << "; the plan's programs share inputs by "
+             << "name, so give this program's input its own name (the builder names the "
+             << "inputs of a program \"<program>.<name>\")";
     if (auto seen = program_->inputValueBuffer.find(name);
         seen != program_->inputValueBuffer.end()) {
       program_->bufferOf[op.getResult()] = seen->second;

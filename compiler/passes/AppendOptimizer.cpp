@@ -9,6 +9,13 @@
 // advanced inside the step, so nothing that changes between steps is baked
 // into the compiled step.
 //
+// The module's `graph.optimizer` may also mark which parameters weight decay
+// applies to (`decay_min_rank`, `no_decay`: PyTorch's parameter groups, as
+// nanoGPT uses them) and ask for gradient clipping by global norm
+// (`clip_grad_norm`, as torch.nn.utils.clip_grad_norm_): the norm is reduced
+// over every gradient on the device, every gradient is scaled before any
+// update, and the step outputs the norm as "grad_norm".
+//
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Compiler/Passes.h"
@@ -19,6 +26,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -57,16 +65,26 @@ struct OptimizerConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double epsilon = 1e-8;
+  /// Weight decay applies to trainable parameters of at least this rank that
+  /// `noDecay` does not name.
+  int64_t decayMinRank = 0;
+  llvm::StringSet<> noDecay;
+  /// The largest global gradient norm, when clipping.
+  std::optional<double> clipGradNorm;
 
   bool isAdam() const { return kind != OptimizerKind::Sgd; }
 };
 
 constexpr llvm::StringLiteral kOptimizerAttrName = "graph.optimizer";
 constexpr llvm::StringLiteral kValidKinds = "sgd, adam, adamw";
-constexpr std::array<llvm::StringLiteral, 8> kOptimizerEntries = {
-    "kind", "learning_rate", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "epsilon"};
+constexpr std::array<llvm::StringLiteral, 11> kOptimizerEntries = {
+    "kind",  "learning_rate", "momentum", "nesterov",       "weight_decay",  "beta1",
+    "beta2", "epsilon",       "no_decay", "decay_min_rank", "clip_grad_norm"};
 constexpr llvm::StringLiteral kLearningRateInput = "learning_rate";
 constexpr llvm::StringLiteral kStepCounter = "optimizer.step";
+constexpr llvm::StringLiteral kGradNormOutput = "grad_norm";
+/// torch.nn.utils.clip_grad_norm_'s guard against a zero norm.
+constexpr double kClipEpsilon = 1e-6;
 
 /// Starts an error at `op` that names the pass, as every message here does.
 InFlightDiagnostic passError(Operation *op) { return op->emitError("kiln-append-optimizer: "); }
@@ -110,6 +128,30 @@ LogicalResult resolveNumber(ModuleOp module, DictionaryAttr entries, llvm::Strin
   }
   return passError(module) << kOptimizerAttrName << " entry '" << key << "' must be a number, got "
                            << entry;
+}
+
+/// Reads the `decay_min_rank` (an integer >= 0) and `no_decay` (an array of
+/// variable names) entries into `config`. Fails with a diagnostic on `module`
+/// when one is malformed; the names are checked against the module's
+/// variables by checkDecayMarks.
+LogicalResult resolveDecayMarks(ModuleOp module, DictionaryAttr entries, OptimizerConfig &config) {
+  if (Attribute entry = entries ? entries.get("decay_min_rank") : Attribute(); entry) {
+    auto rank = llvm::dyn_cast<IntegerAttr>(entry);
+    if (!rank || rank.getType().isInteger(1) || rank.getInt() < 0)
+      return passError(module) << kOptimizerAttrName
+                               << " entry 'decay_min_rank' must be an integer >= 0, got " << entry;
+    config.decayMinRank = rank.getInt();
+  }
+  if (Attribute entry = entries ? entries.get("no_decay") : Attribute(); entry) {
+    auto names = llvm::dyn_cast<ArrayAttr>(entry);
+    if (!names || !llvm::all_of(names, [](Attribute name) { return llvm::isa<StringAttr>(name); }))
+      return passError(module) << kOptimizerAttrName
+                               << " entry 'no_decay' must be an array of variable names, got "
+                               << entry;
+    for (Attribute name : names)
+      config.noDecay.insert(llvm::cast<StringAttr>(name).getValue());
+  }
+  return success();
 }
 
 /// Combines `options` with the module's `graph.optimizer` dictionary: an
@@ -168,6 +210,14 @@ FailureOr<OptimizerConfig> resolveConfig(ModuleOp module,
                                << " entry 'nesterov' must be true or false, got " << entry;
     config.nesterov = config.nesterov || flag.getValue();
   }
+  if (failed(resolveDecayMarks(module, entries, config)))
+    return failure();
+  if (Attribute entry = entries ? entries.get("clip_grad_norm") : Attribute(); entry) {
+    double maxNorm = 0;
+    if (failed(resolveNumber(module, entries, "clip_grad_norm", -1.0, 0.0, maxNorm)))
+      return failure();
+    config.clipGradNorm = maxNorm;
+  }
   return config;
 }
 
@@ -196,6 +246,39 @@ LogicalResult validateConfig(ModuleOp module, const OptimizerConfig &config) {
     return invalid("beta2", config.beta2, "in [0, 1)");
   if (!(config.epsilon > 0))
     return invalid("epsilon", config.epsilon, "> 0");
+  return success();
+}
+
+/// Rejects a clip norm that is not a finite number > 0 (checked for every
+/// kind, before the kind's own rules).
+LogicalResult validateClipping(ModuleOp module, const OptimizerConfig &config) {
+  if (!config.clipGradNorm || (*config.clipGradNorm > 0 && std::isfinite(*config.clipGradNorm)))
+    return success();
+  return passError(module) << "invalid clip_grad_norm " << formatNumber(*config.clipGradNorm)
+                           << ": it must be a finite number > 0";
+}
+
+/// Fails with a diagnostic on `module` when `no_decay` names something that
+/// is not a trainable variable of the module.
+LogicalResult checkDecayMarks(ModuleOp module, SymbolTable &symbols,
+                              const OptimizerConfig &config) {
+  // In the order of the dictionary's array, so the first bad name is reported.
+  auto entries = module->getAttrOfType<DictionaryAttr>(kOptimizerAttrName);
+  auto names = entries ? entries.getAs<ArrayAttr>("no_decay") : ArrayAttr();
+  if (!names)
+    return success();
+  for (auto name : names.getAsRange<StringAttr>()) {
+    auto variable = symbols.lookup<VariableOp>(name.getValue());
+    if (!variable)
+      return passError(module) << kOptimizerAttrName << " entry 'no_decay' names '"
+                               << name.getValue()
+                               << "', which is not a variable of the module; name trainable "
+                                  "parameters by their full name (\"fc1.bias\")";
+    if (!variable.getTrainable())
+      return passError(module) << kOptimizerAttrName << " entry 'no_decay' names '"
+                               << name.getValue()
+                               << "', which is not trainable: the optimizer never updates it";
+  }
   return success();
 }
 
@@ -281,6 +364,20 @@ LogicalResult checkStateNamesFree(SymbolTable &symbols, const TrainingStep &step
   return success();
 }
 
+/// Fails with a diagnostic on the output when clipping would add the output
+/// "grad_norm" and the step already has one of that name.
+LogicalResult checkGradNormOutputFree(const TrainingStep &step, const OptimizerConfig &config) {
+  if (!config.clipGradNorm)
+    return success();
+  func::FuncOp function = step.function;
+  for (auto output : function.getOps<OutputOp>())
+    if (output.getName() == kGradNormOutput)
+      return passError(output) << "gradient clipping outputs the global gradient norm as \""
+                               << kGradNormOutput
+                               << "\", but the step already has an output of that name";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Emitting the updates
 //===----------------------------------------------------------------------===//
@@ -309,15 +406,52 @@ public:
       emitAdamPrologue();
   }
 
+  /// torch.nn.utils.clip_grad_norm_ over `gradients` (in program order),
+  /// emitted before the last of them, where every gradient is available:
+  /// total = sqrt(sum of each gradient's sum of squares), output as
+  /// "grad_norm", and coef = min(1, max_norm / (total + 1e-6)). The updates
+  /// emitted afterwards use the gradients scaled by coef and are placed
+  /// there too.
+  void emitClipping(ArrayRef<GradientOp> gradients, Location loc) {
+    GradientOp last = gradients.back();
+    builder.setLoc(loc);
+    builder.setInsertionPoint(last);
+    Value total;
+    for (GradientOp gradient : gradients) {
+      Value value = gradient.getValue();
+      auto type = llvm::cast<RankedTensorType>(value.getType());
+      Value squares = builder.create<SquareOp>(value);
+      Value sum = squares;
+      if (type.getRank() != 0) {
+        auto range = llvm::seq<int64_t>(0, type.getRank());
+        SmallVector<int64_t> axes(range.begin(), range.end());
+        sum = builder.create<ReduceSumOp>(squares, builder.getDenseI64ArrayAttr(axes));
+      }
+      total = total ? add(total, sum) : sum;
+    }
+    Value norm = builder.create<SqrtOp>(total);
+    builder.create<OutputOp>(kGradNormOutput, norm);
+    Value coefficient = div(scalar(*config.clipGradNorm), add(norm, scalar(kClipEpsilon)));
+    clipCoefficient = builder.create<MinimumOp>(coefficient, scalar(1.0));
+    updatesBefore = last;
+  }
+
   /// Replaces `gradient` by the update of its parameter.
   void emitUpdate(GradientOp gradient) {
     auto parameter = symbols.lookup<VariableOp>(gradient.getVariable());
     builder.setLoc(NameLoc::get(builder.getStringAttr("optimizer"), gradient.getLoc()));
-    builder.setInsertionPoint(gradient);
+    builder.setInsertionPoint(updatesBefore ? updatesBefore.getOperation()
+                                            : gradient.getOperation());
+    Value value = gradient.getValue();
+    if (clipCoefficient)
+      value = mul(value,
+                  broadcastScalar(clipCoefficient, llvm::cast<RankedTensorType>(value.getType())));
     if (config.isAdam())
-      emitAdamUpdate(parameter, gradient.getValue());
+      emitAdamUpdate(parameter, value);
     else
-      emitSgdUpdate(parameter, gradient.getValue());
+      emitSgdUpdate(parameter, value);
+    if (gradient == updatesBefore)
+      updatesBefore = nullptr;
     gradient.erase();
   }
 
@@ -392,7 +526,7 @@ private:
     RankedTensorType type = parameter.getTensorType();
     Value value = readParameter(parameter);
     Value direction = gradient;
-    if (config.weightDecay != 0)
+    if (config.weightDecay != 0 && decays(parameter))
       direction = add(direction, mul(value, constant(type, config.weightDecay)));
     if (config.momentum != 0) {
       VariableOp buffer = createStateVariable(
@@ -415,9 +549,9 @@ private:
         firstMoment, stateName(parameter.getSymName(), "adam_v"), type, stateLoc(parameter));
     Value value = readParameter(parameter);
     Value grad = gradient;
-    if (config.kind == OptimizerKind::Adam && config.weightDecay != 0)
+    if (config.kind == OptimizerKind::Adam && config.weightDecay != 0 && decays(parameter))
       grad = add(grad, mul(value, constant(type, config.weightDecay)));
-    if (decayFactor)
+    if (decayFactor && decays(parameter))
       value = mul(value, broadcastScalar(decayFactor, type));
 
     Value m = add(mul(read(firstMoment), constant(type, config.beta1)),
@@ -437,6 +571,13 @@ private:
   //===--------------------------------------------------------------------===//
   // Small helpers
   //===--------------------------------------------------------------------===//
+
+  /// Whether weight decay applies to `parameter`: its rank is at least
+  /// decay_min_rank and no_decay does not name it.
+  bool decays(VariableOp parameter) {
+    return parameter.getTensorType().getRank() >= config.decayMinRank &&
+           !config.noDecay.contains(parameter.getSymName());
+  }
 
   /// A `graph.constant` splat of `value` rounded to f32.
   Value constant(RankedTensorType type, double value) {
@@ -513,6 +654,10 @@ private:
   Value stepSize;
   Value biasCorrection2Sqrt;
   Value decayFactor;
+  /// min(1, max_norm / (norm + 1e-6)) when clipping, and the gradient
+  /// before which every update goes (the last one) until it is replaced.
+  Value clipCoefficient;
+  GradientOp updatesBefore;
 };
 
 //===----------------------------------------------------------------------===//
@@ -535,7 +680,8 @@ struct AppendOptimizerPass : kiln::impl::AppendOptimizerBase<AppendOptimizerPass
         .epsilon = epsilon,
     };
     FailureOr<OptimizerConfig> config = resolveConfig(module, options);
-    if (failed(config) || failed(validateConfig(module, *config)))
+    if (failed(config) || failed(validateClipping(module, *config)) ||
+        failed(validateConfig(module, *config)))
       return signalPassFailure();
     FailureOr<TrainingStep> step = findTrainingStep(module);
     if (failed(step))
@@ -544,13 +690,19 @@ struct AppendOptimizerPass : kiln::impl::AppendOptimizerBase<AppendOptimizerPass
       return markAllAnalysesPreserved();
 
     SymbolTable symbols(module);
-    if (failed(checkStateNamesFree(symbols, *step, *config)))
+    if (failed(checkDecayMarks(module, symbols, *config)) ||
+        failed(checkStateNamesFree(symbols, *step, *config)) ||
+        failed(checkGradNormOutputFree(*step, *config)))
       return signalPassFailure();
 
     UpdateEmitter emitter(module, symbols, *config);
     Location sharedLoc =
         NameLoc::get(StringAttr::get(&getContext(), "optimizer"), step->gradients.front().getLoc());
     emitter.emitPrologue(step->function, step->learningRate, sharedLoc);
+    if (config->clipGradNorm)
+      emitter.emitClipping(step->gradients,
+                           NameLoc::get(StringAttr::get(&getContext(), "clip_grad_norm"),
+                                        step->gradients.back().getLoc()));
     for (GradientOp gradient : step->gradients) {
       emitter.emitUpdate(gradient);
       ++numUpdates;

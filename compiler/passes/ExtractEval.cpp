@@ -8,8 +8,13 @@
 // dropout mask and its step counter) are removed here, since graph.input and
 // graph.read have effects canonicalization does not remove.
 //
+// Every other function (an extra forward-only program the builder wrote with
+// beginProgram, such as @generate) is forward-only too: its
+// graph.train_or_eval takes the eval operand.
+//
 // Also kiln-resolve-train-or-eval, for a compile without an eval program:
-// graph.train_or_eval becomes its training operand everywhere but @eval.
+// graph.train_or_eval becomes its training operand in @step and its eval
+// operand in every other function.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,6 +71,9 @@ struct ExtractEvalPass : impl::ExtractEvalBase<ExtractEvalPass> {
         op->erase();
     });
     resolve(eval, /*training=*/false);
+    for (auto function : module.getOps<func::FuncOp>())
+      if (function != step && function != eval)
+        resolve(function, /*training=*/false);
     // Reverse order erases users before producers, so one sweep suffices.
     Block &body = eval.getBody().front();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
@@ -76,9 +84,9 @@ struct ExtractEvalPass : impl::ExtractEvalBase<ExtractEvalPass> {
 
 struct ResolveTrainOrEvalPass : impl::ResolveTrainOrEvalBase<ResolveTrainOrEvalPass> {
   void runOnOperation() override {
+    // Only the step trains; @eval and the extra programs are forward-only.
     for (auto function : getOperation().getOps<func::FuncOp>())
-      if (function.getName() != "eval")
-        resolve(function, /*training=*/true);
+      resolve(function, /*training=*/function.getName() == "step");
   }
 };
 

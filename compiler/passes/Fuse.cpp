@@ -64,9 +64,9 @@ using namespace kiln::graph;
 
 namespace {
 
-enum class OpClass { Interface, View, Elementwise, Matmul, Reduction, Row };
+enum class OpClass { Interface, View, Elementwise, Matmul, Reduction, Row, Attention };
 
-enum class GroupKind { Pointwise, Matmul, Reduction, Row };
+enum class GroupKind { Pointwise, Matmul, Reduction, Row, Attention };
 
 /// Where in its group a value lives: the iteration space one thread covers.
 enum class Space {
@@ -79,6 +79,9 @@ enum class Space {
 /// reshape) stays in the program as an interface op: it renames a buffer, no kernel
 /// recomputes it.
 OpClass classify(Operation *op) {
+  // Fused attention is a kernel of its own (AttentionKernel.cpp), one op per kernel.
+  if (llvm::isa<AttentionOp, AttentionGradOp>(op))
+    return OpClass::Attention;
   if (llvm::isa<ElementwiseOpInterface>(op))
     return OpClass::Elementwise;
   if (auto view = llvm::dyn_cast<IndexViewOpInterface>(op))
@@ -146,6 +149,8 @@ llvm::StringRef kindName(GroupKind kind) {
     return "reduction";
   case GroupKind::Row:
     return "row";
+  case GroupKind::Attention:
+    return "attention";
   }
   return "pointwise";
 }
@@ -160,6 +165,8 @@ KernelKind kernelKind(GroupKind kind) {
     return KernelKind::reduction;
   case GroupKind::Row:
     return KernelKind::row;
+  case GroupKind::Attention:
+    return KernelKind::attention;
   }
   return KernelKind::pointwise;
 }
@@ -217,6 +224,9 @@ public:
       case OpClass::Matmul:
         newGroup(GroupKind::Matmul, &op);
         break;
+      case OpClass::Attention:
+        newGroup(GroupKind::Attention, &op);
+        break;
       case OpClass::Reduction:
         placeReduction(&op, counts);
         break;
@@ -245,9 +255,10 @@ private:
     selfParts_.push_back({group});
     bool perRow = kind == GroupKind::Row && llvm::cast<RowOpInterface>(anchor).isPerRow();
     add(group, anchor,
-        kind == GroupKind::Pointwise || kind == GroupKind::Matmul ? Space::Main
-        : kind == GroupKind::Row && !perRow                       ? Space::Operand
-                                                                  : Space::Result);
+        kind == GroupKind::Pointwise || kind == GroupKind::Matmul || kind == GroupKind::Attention
+            ? Space::Main
+        : kind == GroupKind::Row && !perRow ? Space::Operand
+                                            : Space::Result);
     if (kind == GroupKind::Row || kind == GroupKind::Reduction)
       group->rowShape = rowShapeOf(anchor);
     if (kind == GroupKind::Pointwise)
@@ -324,27 +335,38 @@ private:
 
   /// Walks the groups that read (directly or through other groups) a value of `target`,
   /// each once, until `visit` returns true; returns whether it did.
+  /// An op no group owns (an interface op, or a view not yet materialized while groups
+  /// form) passes the dependence on to its own readers.
   bool walkReaders(Group *target, llvm::function_ref<bool(Group *)> visit) const {
     llvm::SmallVector<Group *> stack{target};
     llvm::DenseSet<Group *> seen{target};
+    llvm::DenseSet<Operation *> passedThrough;
     while (!stack.empty()) {
       Group *group = stack.pop_back_val();
+      llvm::SmallVector<Operation *> pending;
       for (Group *part : partsOf(group))
-        for (Operation *op : part->ops) {
-          auto readers = readersOf_.find(op);
-          if (readers == readersOf_.end())
+        pending.append(part->ops.begin(), part->ops.end());
+      while (!pending.empty()) {
+        Operation *op = pending.pop_back_val();
+        auto readers = readersOf_.find(op);
+        if (readers == readersOf_.end())
+          continue;
+        for (Operation *reader : readers->second) {
+          Group *consumer = groupOf_.lookup(reader);
+          if (!consumer) {
+            if (passedThrough.insert(reader).second)
+              pending.push_back(reader);
             continue;
-          for (Operation *reader : readers->second) {
-            Group *consumer = groupOf_.lookup(reader);
-            if (!consumer || (consumer = find(consumer)) == group)
-              continue;
-            if (seen.insert(consumer).second) {
-              if (visit(consumer))
-                return true;
-              stack.push_back(consumer);
-            }
+          }
+          if ((consumer = find(consumer)) == group)
+            continue;
+          if (seen.insert(consumer).second) {
+            if (visit(consumer))
+              return true;
+            stack.push_back(consumer);
           }
         }
+      }
     }
     return false;
   }
@@ -436,6 +458,8 @@ private:
     }
     if (!haveSpace)
       return "it reads no value of the kernel";
+    if (group->kind == GroupKind::Attention)
+      return "an attention kernel holds its attention op alone";
     if (group->kind == GroupKind::Matmul && space != Space::Main)
       return "not at the product's shape";
     if (bindingsOf(group, op).size() > options_.maxBindings)
@@ -621,7 +645,7 @@ private:
       bool needed = llvm::any_of(op.getUsers(), [&](Operation *user) {
         OpClass userClass = classify(user);
         return userClass == OpClass::Interface || userClass == OpClass::Matmul ||
-               userClass == OpClass::Row;
+               userClass == OpClass::Row || userClass == OpClass::Attention;
       });
       if (needed)
         newGroup(GroupKind::Pointwise, &op);

@@ -20,6 +20,8 @@ void addSimplifyPasses(mlir::OpPassManager &pm) {
 
 void addTrainingStepPipeline(mlir::OpPassManager &pm,
                              const AppendOptimizerOptions &optimizerOptions) {
+  // After kiln-extract-eval (run by the caller), so @step and @eval both get it.
+  pm.addPass(createFormAttention());
   pm.addPass(createAutodiff());
   pm.addPass(createAppendOptimizer(optimizerOptions));
   addSimplifyPasses(pm);
@@ -34,7 +36,8 @@ void registerPassesAndPipelines() {
                                    [](mlir::OpPassManager &pm) { addSimplifyPasses(pm); });
   mlir::PassPipelineRegistration<>(
       "kiln-training-step",
-      "Autodiff, append the module's optimizer, simplify: a whole training step",
+      "Form fused attention, autodiff, append the module's optimizer, simplify: a whole "
+      "training step",
       [](mlir::OpPassManager &pm) { addTrainingStepPipeline(pm); });
 }
 

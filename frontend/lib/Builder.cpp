@@ -11,9 +11,12 @@
 #include "kiln/TrainingSpec.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+
+#include <cctype>
 
 using namespace mlir;
 
@@ -199,7 +202,10 @@ Tensor Builder::input(std::string_view name, llvm::ArrayRef<int64_t> shape, DTyp
     return poison();
   }
   if (!inputNames_.insert(name).second) {
-    fail(absl::StrCat(where, " already exists; input names must be unique"), loc);
+    fail(absl::StrCat(where, " already exists",
+                      program_.empty() ? "" : absl::StrCat(" in program @", program_),
+                      "; input names must be unique"),
+         loc);
     return poison();
   }
   if (std::optional<std::string> bad = negativeDimension(shape)) {
@@ -223,22 +229,29 @@ Tensor Builder::input(std::string_view name, llvm::ArrayRef<int64_t> shape, DTyp
          loc);
     return poison();
   }
-  return create<graph::InputOp>(loc, RankedTensorType::get(shape, element), name, ElementsAttr());
+  // A program's inputs have their own namespace, so "generate.tokens" may be [1, T] while the
+  // step's "tokens" is [B, T].
+  std::string graphName =
+      program_.empty() ? std::string(name) : absl::StrCat(program_, ".", view(name));
+  return create<graph::InputOp>(loc, RankedTensorType::get(shape, element), graphName,
+                                ElementsAttr());
 }
 
 Tensor Builder::parameter(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
                           SourceLocation loc) {
-  Tensor read =
-      declareVariable("parameter", "parameter", name, shape, init, /*trainable=*/true, loc);
-  if (read.ok())
+  bool created = false;
+  Tensor read = declareVariable("parameter", "parameter", name, shape, init, /*trainable=*/true,
+                                loc, &created);
+  if (read.ok() && created)
     parameterNames_.push_back(read.value().getDefiningOp<graph::ReadOp>().getVariable().str());
   return read;
 }
 
 Tensor Builder::state(std::string_view name, llvm::ArrayRef<int64_t> shape, const Init &init,
                       SourceLocation loc) {
+  bool created = false;
   Tensor read = declareVariable("state variable", "variable", name, shape, init,
-                                /*trainable=*/false, loc);
+                                /*trainable=*/false, loc, &created);
   if (read.ok())
     stateReads_[read.value()] = read.value().getDefiningOp<graph::ReadOp>().getVariable().str();
   return read;
@@ -246,7 +259,8 @@ Tensor Builder::state(std::string_view name, llvm::ArrayRef<int64_t> shape, cons
 
 Tensor Builder::declareVariable(const char *kind, const char *uniqueKind, std::string_view name,
                                 llvm::ArrayRef<int64_t> shape, const Init &init, bool trainable,
-                                SourceLocation loc) {
+                                SourceLocation loc, bool *created) {
+  *created = false;
   if (!ready(loc))
     return poison();
   if (name.empty()) {
@@ -256,8 +270,31 @@ Tensor Builder::declareVariable(const char *kind, const char *uniqueKind, std::s
   std::string fullName = scoped(name);
   std::string where = absl::StrCat(kind, " '", fullName, "'");
   if (variableNames_.contains(fullName)) {
-    fail(absl::StrCat(where, " already exists; ", uniqueKind, " names must be unique"), loc);
-    return poison();
+    if (!variablesRead_.insert(fullName).second) {
+      fail(absl::StrCat(where, " already exists", program_.empty() ? "" : " in this program", "; ",
+                        uniqueKind, " names must be unique"),
+           loc);
+      return poison();
+    }
+    // Declared by another function (the step, or a program): read the same variable.
+    auto variable = module_->lookupSymbol<graph::VariableOp>(fullName);
+    RankedTensorType type = variable.getTensorType();
+    if (variable.getTrainable() != trainable) {
+      fail(absl::StrCat(where, ": '", fullName, "' is declared as a ",
+                        variable.getTrainable() ? "parameter" : "state variable",
+                        " elsewhere; read it with ",
+                        variable.getTrainable() ? "parameter()" : "state()"),
+           loc);
+      return poison();
+    }
+    if (type.getShape() != shape) {
+      fail(absl::StrCat(where, " is declared as ", describe(type), " elsewhere, not with shape [",
+                        absl::StrJoin(shape, ", "),
+                        "]; a program reads the step's variables with their own shapes"),
+           loc);
+      return poison();
+    }
+    return create<graph::ReadOp>(loc, type, fullName);
   }
   if (std::optional<std::string> bad = negativeDimension(shape)) {
     fail(absl::StrCat(where, ": ", *bad), loc);
@@ -278,6 +315,8 @@ Tensor Builder::declareVariable(const char *kind, const char *uniqueKind, std::s
   OpBuilder moduleBuilder(step_);
   moduleBuilder.create<graph::VariableOp>(location(loc), fullName, type, initializer, trainable);
   variableNames_.insert(fullName);
+  variablesRead_.insert(fullName);
+  *created = true;
   return create<graph::ReadOp>(loc, type, fullName);
 }
 
@@ -286,6 +325,13 @@ void Builder::assign(Tensor state, Tensor value, SourceLocation loc) {
     return;
   if (!state.ok() || state.builder() != this || !value.ok() || value.builder() != this) {
     fail("assign: both the state and the value must be Tensors of this Builder", loc);
+    return;
+  }
+  if (!program_.empty()) {
+    fail(absl::StrCat("assign: program @", program_,
+                      " is forward-only and cannot assign state; state variables are assigned "
+                      "in the training step"),
+         loc);
     return;
   }
   auto found = stateReads_.find(state.value());
@@ -319,7 +365,10 @@ Tensor Builder::stepCounter(SourceLocation loc) {
   std::vector<std::string> scopes = std::move(scopes_);
   scopes_.clear();
   Tensor counter = state("step_counter", {}, Init::zeros(), loc);
-  if (counter.ok()) {
+  // A program reads the counter; only the step advances it.
+  if (counter.ok() && !program_.empty()) {
+    stepCounter_ = counter.value();
+  } else if (counter.ok()) {
     auto type = counter.type();
     Value one = opBuilder_.create<graph::ConstantOp>(location(loc), type,
                                                      DenseElementsAttr::get(type, 1.0f));
@@ -384,12 +433,149 @@ void Builder::output(std::string_view name, Tensor value, SourceLocation loc) {
 }
 
 //===----------------------------------------------------------------------===//
+// Extra programs
+//===----------------------------------------------------------------------===//
+
+void Builder::beginProgram(std::string_view name, SourceLocation loc) {
+  if (!ready(loc))
+    return;
+  if (!program_.empty()) {
+    fail(absl::StrCat("beginProgram(\"", view(name), "\"): program @", program_,
+                      " is still open; call endProgram() first (programs do not nest)"),
+         loc);
+    return;
+  }
+  bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name)
+    identifier &= std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  if (!identifier) {
+    fail(absl::StrCat("beginProgram(\"", view(name),
+                      "\"): a program name is an identifier ([A-Za-z_][A-Za-z0-9_]*), such as "
+                      "generate"),
+         loc);
+    return;
+  }
+  if (name == "step" || name == "eval" || name == "train") {
+    fail(absl::StrCat("beginProgram(\"", view(name), "\"): '", view(name),
+                      "' is reserved (step: the training step, train: its name in the plan, "
+                      "eval: the program kiln compile derives from the step); choose another"),
+         loc);
+    return;
+  }
+  if (!programNames_.insert(name).second) {
+    fail(absl::StrCat("beginProgram(\"", view(name), "\"): program @", view(name),
+                      " already exists; program names must be unique"),
+         loc);
+    return;
+  }
+  if (!scopes_.empty()) {
+    fail(absl::StrCat("beginProgram(\"", view(name), "\") inside NameScope '", scopePath(),
+                      "'; begin a program outside every scope"),
+         loc);
+    return;
+  }
+  Location where = location(loc);
+  auto function = func::FuncOp::create(where, name, FunctionType::get(context_, {}, {}));
+  module_->push_back(function);
+  savedStep_ = FunctionState{std::move(usedScopes_), std::move(inputNames_), std::move(outputs_),
+                             std::move(variablesRead_), stepCounter_};
+  usedScopes_.clear();
+  inputNames_.clear();
+  outputs_.clear();
+  variablesRead_.clear();
+  stepCounter_ = Value();
+  program_ = std::string(name);
+  programFunction_ = function;
+  opBuilder_.setInsertionPointToEnd(function.addEntryBlock());
+}
+
+void Builder::endProgram(SourceLocation loc) {
+  if (!ready(loc))
+    return;
+  if (program_.empty()) {
+    fail("endProgram() without beginProgram(): no program is open", loc);
+    return;
+  }
+  if (outputs_.empty()) {
+    fail(absl::StrCat("program @", program_,
+                      " has no output; a program's results leave through output()"),
+         loc);
+    return;
+  }
+  if (!checkOwnValues(programFunction_, loc))
+    return;
+  opBuilder_.create<func::ReturnOp>(location(loc));
+  usedScopes_ = std::move(savedStep_.usedScopes);
+  inputNames_ = std::move(savedStep_.inputNames);
+  outputs_ = std::move(savedStep_.outputs);
+  variablesRead_ = std::move(savedStep_.variablesRead);
+  stepCounter_ = savedStep_.stepCounter;
+  savedStep_ = FunctionState();
+  program_.clear();
+  programFunction_ = nullptr;
+  opBuilder_.setInsertionPointToEnd(&llvm::cast<func::FuncOp>(step_).getBody().front());
+}
+
+bool Builder::checkOwnValues(Operation *function, SourceLocation loc) {
+  auto name = [](Operation *op) {
+    auto parent = llvm::dyn_cast_or_null<func::FuncOp>(op);
+    return parent ? absl::StrCat("@", parent.getSymName().str()) : std::string("?");
+  };
+  Operation *offender = nullptr;
+  Value foreign;
+  function->walk([&](Operation *op) {
+    for (Value operand : op->getOperands()) {
+      Operation *owner = operand.getParentBlock()->getParentOp();
+      while (owner && !llvm::isa<func::FuncOp>(owner))
+        owner = owner->getParentOp();
+      if (owner != function) {
+        offender = op;
+        foreign = operand;
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  if (!offender)
+    return true;
+  Operation *owner = foreign.getParentBlock()->getParentOp();
+  while (owner && !llvm::isa<func::FuncOp>(owner))
+    owner = owner->getParentOp();
+  std::string message = absl::StrCat(
+      offender->getName().getStringRef().str(), " in ", name(function), " uses a Tensor made in ",
+      name(owner),
+      "; values do not cross programs: make the program's inputs with input() and read the "
+      "step's variables with parameter()/state() of the same names inside beginProgram() .. "
+      "endProgram() (apply fresh layers, built in the same order, rather than layers the step "
+      "already applied)");
+  FileLineColLoc madeAt;
+  offender->getLoc()->walk([&](Location inner) {
+    if (auto file = llvm::dyn_cast<FileLineColLoc>(inner)) {
+      madeAt = file;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (madeAt)
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat(madeAt.getFilename().str(), ":", madeAt.getLine(), ": ", message));
+  else
+    fail(message, loc);
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
 // Finishing
 //===----------------------------------------------------------------------===//
 
 absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(const TrainingSpec &spec, SourceLocation loc) {
   if (!ready(loc))
     return status_;
+  if (!program_.empty()) {
+    fail(absl::StrCat("program @", program_, " is still open; call endProgram() before build()"),
+         loc);
+    return status_;
+  }
   const Tensor &loss = spec.loss;
   if (!loss.ok() || loss.builder() != this) {
     fail(absl::StrCat("TrainingSpec.loss is ", loss.builder() && loss.builder() != this
@@ -423,8 +609,8 @@ absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(const TrainingSpec &spec, S
         absl::StrCat(madeAt.getFilename().str(), ":", madeAt.getLine(), ": ", message));
     return status_;
   }
-  if (absl::Status valid = validateOptimizer(spec.optimizer); !valid.ok()) {
-    fail(absl::StrCat("TrainingSpec.optimizer: ", valid.message()), loc);
+  if (absl::Status valid = validateTrainingSpec(spec); !valid.ok()) {
+    fail(absl::StrCat("TrainingSpec.", valid.message()), loc);
     return status_;
   }
 
@@ -440,7 +626,7 @@ absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(const TrainingSpec &spec, S
     output("loss", loss, loc);
   }
   opBuilder_.create<graph::MinimizeOp>(location(loc), loss.value());
-  module_.get()->setAttr("graph.optimizer", optimizerAttribute(*context_, spec.optimizer));
+  module_.get()->setAttr("graph.optimizer", optimizerAttribute(*context_, spec));
   return finish(loc);
 }
 
@@ -451,6 +637,14 @@ absl::StatusOr<OwningOpRef<ModuleOp>> Builder::build(SourceLocation loc) {
 }
 
 absl::StatusOr<OwningOpRef<ModuleOp>> Builder::finish(SourceLocation loc) {
+  if (!program_.empty()) {
+    fail(absl::StrCat("program @", program_, " is still open; call endProgram() before build()"),
+         loc);
+    return status_;
+  }
+  for (auto function : module_->getOps<func::FuncOp>())
+    if (!checkOwnValues(function, loc))
+      return status_;
   opBuilder_.create<func::ReturnOp>(location(loc));
   built_ = true;
   FirstError error(*context_);

@@ -10,6 +10,8 @@
 
 #include "kiln/Normalization.h"
 
+#include "OpSupport.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -18,39 +20,6 @@
 using namespace mlir;
 
 namespace kiln {
-namespace {
-
-Builder *builderOf(std::initializer_list<Tensor> operands) {
-  for (const Tensor &operand : operands)
-    if (operand.builder())
-      return operand.builder();
-  return nullptr;
-}
-
-Tensor poisoned(std::initializer_list<Tensor> operands) {
-  Builder *b = builderOf(operands);
-  return b ? b->poison() : Tensor();
-}
-
-/// The Builder of `operands` when all are Tensors of it and ops may be emitted; else null,
-/// after recording why where possible.
-Builder *builderFor(const char *what, std::initializer_list<Tensor> operands, SourceLocation loc) {
-  Builder *b = builderOf(operands);
-  if (!b || !b->ready(loc))
-    return nullptr;
-  for (const Tensor &operand : operands)
-    if (!operand.ok() || operand.builder() != b) {
-      b->reportError(absl::StrCat(what, ": every operand must be a Tensor of one Builder"), loc);
-      return nullptr;
-    }
-  return b;
-}
-
-std::string shapeText(llvm::ArrayRef<int64_t> shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
-} // namespace
 
 Tensor trainOrEval(Tensor train, Tensor eval, SourceLocation loc) {
   Builder *b = builderFor("trainOrEval", {train, eval}, loc);

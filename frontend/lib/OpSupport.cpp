@@ -7,6 +7,7 @@
 #include "OpSupport.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "llvm/ADT/STLExtras.h"
 
 namespace kiln {
@@ -42,6 +43,10 @@ Tensor poisoned(llvm::ArrayRef<Tensor> operands) {
     if (operand.builder())
       return operand.builder()->poison();
   return Tensor();
+}
+
+std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
 } // namespace kiln

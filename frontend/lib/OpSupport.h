@@ -14,7 +14,9 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <cstdint>
 #include <source_location>
+#include <string>
 
 namespace kiln {
 
@@ -27,6 +29,9 @@ Builder *builderFor(llvm::StringRef opName, llvm::ArrayRef<Tensor> operands,
 /// The poisoned result of an op that was not emitted: the first operand
 /// Builder's poison, or an empty Tensor when no operand has a Builder.
 Tensor poisoned(llvm::ArrayRef<Tensor> operands);
+
+/// "[2, 3, 4]": a shape as the builder's messages write it.
+std::string shapeText(llvm::ArrayRef<int64_t> shape);
 
 } // namespace kiln
 

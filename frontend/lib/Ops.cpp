@@ -417,6 +417,49 @@ Tensor matmul(Tensor lhs, Tensor rhs, MatmulOptions options, SourceLocation loc)
   Builder *b = builderFor("graph.matmul", {lhs, rhs}, loc);
   if (!b)
     return poisoned({lhs, rhs});
+  int64_t lhsRank = lhs.rank(), rhsRank = rhs.rank();
+  if (lhsRank >= 2 && rhsRank >= 2 &&
+      (lhsRank != rhsRank || lhs.shape().drop_back(2) != rhs.shape().drop_back(2))) {
+    // lhs [..., M, K] x rhs [K, N]: one 2-D matmul on the flattened rows, so no broadcast of
+    // rhs is materialized.
+    if (rhsRank == 2 && !options.transposeLhs) {
+      ArrayRef<int64_t> shape = lhs.shape();
+      int64_t rows = 1;
+      for (int64_t size : shape.drop_back())
+        rows *= size;
+      Tensor flat = reshape(lhs, {rows, shape.back()}, loc);
+      Tensor product = matmul(flat, rhs, options, loc);
+      if (!product.ok())
+        return b->poison();
+      SmallVector<int64_t> resultShape(shape.drop_back());
+      resultShape.push_back(product.dim(1));
+      return reshape(product, resultShape, loc);
+    }
+    // Otherwise the leading (batch) axes broadcast numpy-style.
+    ArrayRef<int64_t> lhsBatch = lhs.shape().drop_back(2), rhsBatch = rhs.shape().drop_back(2);
+    size_t rank = std::max(lhsBatch.size(), rhsBatch.size());
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t l = i < rank - lhsBatch.size() ? 1 : lhsBatch[i - (rank - lhsBatch.size())];
+      int64_t r = i < rank - rhsBatch.size() ? 1 : rhsBatch[i - (rank - rhsBatch.size())];
+      if (l != r && l != 1 && r != 1) {
+        b->reportError(absl::StrCat("graph.matmul: the batch dimensions [",
+                                    absl::StrJoin(lhsBatch, ", "), "] of lhs and [",
+                                    absl::StrJoin(rhsBatch, ", "), "] of rhs do not broadcast"),
+                       loc);
+        return b->poison();
+      }
+    }
+    SmallVector<int64_t> batch = broadcastShape(lhsBatch, rhsBatch);
+    auto full = [&](Tensor x) {
+      SmallVector<int64_t> shape(batch);
+      shape.append(x.shape().end() - 2, x.shape().end());
+      return broadcastTo(x, shape, loc);
+    };
+    Tensor l = full(lhs), r = full(rhs);
+    if (!l.ok() || !r.ok())
+      return b->poison();
+    return matmul(l, r, options, loc);
+  }
   FailureOr<RankedTensorType> type;
   if (!b->check(
           [&](Location l) {

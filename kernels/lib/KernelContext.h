@@ -234,6 +234,7 @@ std::unique_ptr<KernelKindEmitter> createMultiTensorEmitter();
 std::unique_ptr<KernelKindEmitter> createMatmulEmitter();
 std::unique_ptr<KernelKindEmitter> createReductionEmitter();
 std::unique_ptr<KernelKindEmitter> createRowEmitter();
+std::unique_ptr<KernelKindEmitter> createAttentionEmitter(); // AttentionKernel.cpp
 
 /// A memref of `type` (1-D, static) over the buffer at `pointer` (an !llvm.ptr) in a CPU
 /// kernel: a memref descriptor cast to the memref type, which the LLVM lowering folds away.

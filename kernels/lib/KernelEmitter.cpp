@@ -30,6 +30,8 @@ std::unique_ptr<KernelKindEmitter> createKindEmitter(graph::KernelKind kind) {
     return createReductionEmitter();
   case graph::KernelKind::row:
     return createRowEmitter();
+  case graph::KernelKind::attention:
+    return createAttentionEmitter();
   case graph::KernelKind::mask_pack:
   case graph::KernelKind::mask_unpack:
     return nullptr;

@@ -6,7 +6,9 @@
 // term is combined into the thread's accumulator; a tree in workgroup memory
 // combines the threads; thread 0 finishes the result (a mean divides) and runs
 // the epilogue. The reduced dimensions, combiner, term and result all come
-// from the op's IterationSpaceOpInterface.
+// from the op's IterationSpaceOpInterface. An ordered reduction (graph.scatter_add) runs
+// one thread per output element on every target, so its terms combine in ascending order of
+// the reduced elements everywhere and every device computes the same bits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,7 +45,9 @@ LogicalResult ReductionEmitter::emit(KernelContext &context) {
     (llvm::is_contained(reducedDims, static_cast<int64_t>(d)) ? reducedShape : keptShape)
         .push_back(extent);
   int64_t outputs = product(keptShape), reduced = product(reducedShape);
-  int64_t threads = context.reductionThreads(reduced);
+  // An ordered reduction (graph.scatter_add) combines its terms one at a time in ascending
+  // order of the reduced elements: one thread, as on the CPU, so every target sums alike.
+  int64_t threads = space.ordered ? 1 : context.reductionThreads(reduced);
   context.workgroup = {static_cast<uint32_t>(threads), 1, 1};
   context.grid = context.gridFor(outputs);
 
@@ -85,7 +89,7 @@ LogicalResult ReductionEmitter::emit(KernelContext &context) {
         return failure();
       operands.push_back(*value);
     }
-    Value term = reduction.buildReductionTerm(b, loc, operands);
+    Value term = reduction.buildReductionTermAt(b, loc, operands, loopIdx);
     if (failed(context.storeResults(prologueResults, context.siteIndex())))
       return failure();
     Value combined = context.combine(space.combiner, loop.getRegionIterArgs()[0], term);

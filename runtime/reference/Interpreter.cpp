@@ -96,6 +96,25 @@ template <typename T> absl::Status execute(const Instruction &instruction, Plan 
   case OpKind::kIota:
     iota(data<T>(result), instruction.iota);
     return absl::OkStatus();
+  case OpKind::kAttention: {
+    auto slot = [&](size_t r) { return data<T>(slots[instruction.results[r]]); };
+    attention(data<T>(operand(0)), data<T>(operand(1)), data<T>(operand(2)), slot(0), slot(1),
+              instruction.attention);
+    return absl::OkStatus();
+  }
+  case OpKind::kAttentionGrad: {
+    auto slot = [&](size_t r) { return data<T>(slots[instruction.results[r]]); };
+    attentionGrad(data<T>(operand(0)), data<T>(operand(1)), data<T>(operand(2)),
+                  data<T>(operand(3)), data<T>(operand(4)), data<T>(operand(5)),
+                  data<T>(operand(6)), slot(0), slot(1), slot(2), instruction.attention);
+    return absl::OkStatus();
+  }
+  case OpKind::kGather:
+    gather(data<T>(operand(0)), data<int32_t>(operand(1)), data<T>(result), instruction.index);
+    return absl::OkStatus();
+  case OpKind::kScatterAdd:
+    scatterAdd(data<T>(operand(0)), data<int32_t>(operand(1)), data<T>(result), instruction.index);
+    return absl::OkStatus();
   case OpKind::kMse:
     meanSquaredError(data<T>(operand(0)), data<T>(operand(1)), data<T>(result), instruction.count);
     return absl::OkStatus();

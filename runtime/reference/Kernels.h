@@ -155,6 +155,38 @@ template <typename T> void iota(T *result, const IotaLayout &layout);
 template <typename T>
 void meanSquaredError(const T *prediction, const T *target, T *result, int64_t count);
 
+/// graph.attention and graph.attention_grad over `heads` = B * H independent [t, d] blocks
+/// (AttentionKernels.cpp).
+struct AttentionLayout {
+  int64_t heads = 1, t = 0, d = 0;
+  double scale = 1;
+};
+
+/// out = softmax(causal(scale * q k^T)) v and lse, its rows' log-sum-exp.
+template <typename T>
+void attention(const T *q, const T *k, const T *v, T *out, T *lse, const AttentionLayout &layout);
+/// dq, dk, dv of attention from q, k, v, out, lse and the cotangents dout and dlse.
+template <typename T>
+void attentionGrad(const T *q, const T *k, const T *v, const T *out, const T *lse, const T *dout,
+                   const T *dlse, T *dq, T *dk, T *dv, const AttentionLayout &layout);
+
+/// graph.gather and graph.scatter_add (IndexKernels.cpp): the table (gather's operand,
+/// scatter_add's result) seen as [outer, rows, inner] around the indexed axis, and `count`
+/// indices; the other side is [outer, count, inner].
+struct IndexLayout {
+  int64_t outer = 1, rows = 0, count = 0, inner = 1;
+};
+
+/// result[o, n, i] = table[o, indices[n], i], or 0 where indices[n] is outside [0, rows).
+template <typename T>
+void gather(const T *table, const int32_t *indices, T *result, const IndexLayout &layout);
+/// result[o, v, i] = the sum of updates[o, n, i] over the n with indices[n] == v, added one at
+/// a time in ascending n from +0 in T (not in Accumulator<T>: this is the order and precision
+/// every device's kernel uses, so all of them give these exact bits). Out-of-range indices
+/// add nothing.
+template <typename T>
+void scatterAdd(const T *updates, const int32_t *indices, T *result, const IndexLayout &layout);
+
 } // namespace kiln::reference
 
 #endif // KILN_RUNTIME_REFERENCE_KERNELS_H

@@ -125,6 +125,25 @@ ConvLayout convLayout(mlir::Operation *conv) {
   return layout;
 }
 
+AttentionLayout attentionLayout(mlir::Operation *attention) {
+  llvm::ArrayRef<int64_t> q =
+      llvm::cast<mlir::RankedTensorType>(attention->getOperand(0).getType()).getShape();
+  auto scale = attention->getAttrOfType<mlir::FloatAttr>("scale");
+  return {q[0] * q[1], q[2], q[3], scale.getValueAsDouble()};
+}
+
+IndexLayout indexLayout(mlir::Operation *op) {
+  auto shape = [](mlir::Value value) {
+    return llvm::cast<mlir::RankedTensorType>(value.getType()).getShape();
+  };
+  // The table is gather's operand 0 and scatter_add's result; the indices are operand 1.
+  llvm::ArrayRef<int64_t> table =
+      llvm::isa<graph::GatherOp>(op) ? shape(op->getOperand(0)) : shape(op->getResult(0));
+  auto axis = static_cast<int64_t>(op->getAttrOfType<mlir::IntegerAttr>("axis").getInt());
+  return {product(table.take_front(axis)), table[axis], product(shape(op->getOperand(1))),
+          product(table.drop_front(axis + 1))};
+}
+
 AxisLayout axisLayout(mlir::RankedTensorType type, int64_t axis) {
   llvm::ArrayRef<int64_t> shape = type.getShape();
   return {product(shape.take_front(axis)), shape[axis], product(shape.drop_front(axis + 1))};

@@ -42,7 +42,13 @@ ConvLayout convLayout(mlir::Operation *conv);
 std::optional<WindowLayout> windowLayout(mlir::Operation *op);
 IotaLayout iotaLayout(graph::IotaOp iota);
 /// `type` seen as [outer, axis, inner] around `axis`.
+/// graph.attention or graph.attention_grad: B * H blocks of [T, D] and the scale.
+AttentionLayout attentionLayout(mlir::Operation *attention);
+
 AxisLayout axisLayout(mlir::RankedTensorType type, int64_t axis);
+
+/// graph.gather or graph.scatter_add: the table around the indexed axis and the index count.
+IndexLayout indexLayout(mlir::Operation *op);
 
 } // namespace kiln::reference
 

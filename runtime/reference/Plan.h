@@ -47,6 +47,10 @@ enum class OpKind {
   kWindowCopy, // graph.pad, slice, concat, window and unwindow
   kIota,
   kDropoutMask,
+  kAttention,     // graph.attention: results {out, lse}
+  kAttentionGrad, // graph.attention_grad: results {dq, dk, dv}
+  kGather,        // graph.gather
+  kScatterAdd,    // graph.scatter_add
 };
 
 /// One compute op of the step with everything it needs precomputed. Which
@@ -57,6 +61,9 @@ struct Instruction {
   std::string where;
   std::vector<int> operands;
   int result = -1;
+  /// Ops with several results (attention): every result's slot, in order (`result` is the
+  /// first).
+  std::vector<int> results;
 
   ElementwiseLoop elementwise;
   CompareKind compare = CompareKind::kEq;
@@ -75,6 +82,8 @@ struct Instruction {
   WindowLayout window;
   IotaLayout iota;
   DropoutLayout dropout;
+  AttentionLayout attention;
+  IndexLayout index; // kGather, kScatterAdd
 };
 
 /// A graph.variable: its value lives here between steps.

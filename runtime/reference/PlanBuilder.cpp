@@ -230,6 +230,8 @@ void PlanBuilder::removeDeadInstructions() {
     // Cross entropy also checks its labels, so it runs even when its value is unused.
     live[i] =
         needed[instructions[i].result] || instructions[i].kind == OpKind::kSoftmaxCrossEntropy;
+    for (int result : instructions[i].results)
+      live[i] = live[i] || needed[result];
     if (live[i])
       for (int operand : instructions[i].operands)
         needed[operand] = true;
@@ -286,6 +288,15 @@ absl::Status PlanBuilder::addInstruction(Operation *op, OpKind kind,
       return slot.status();
     instruction.result = *slot;
     instruction.count = plan_->slots[*slot].numElements();
+  } else {
+    for (Value result : op->getResults()) {
+      absl::StatusOr<int> slot = newSlot(result, op);
+      if (!slot.ok())
+        return slot.status();
+      instruction.results.push_back(*slot);
+    }
+    if (!instruction.results.empty())
+      instruction.result = instruction.results.front();
   }
   if (configure)
     configure(instruction);
@@ -477,6 +488,14 @@ absl::Status PlanBuilder::addOp(Operation *op) {
           })
       .Case([&](graph::IotaOp iota) {
         return add(OpKind::kIota, [&](Instruction &i) { i.iota = iotaLayout(iota); });
+      })
+      .Case<graph::AttentionOp, graph::AttentionGradOp>([&](Operation *) {
+        return add(llvm::isa<graph::AttentionOp>(op) ? OpKind::kAttention : OpKind::kAttentionGrad,
+                   [&](Instruction &i) { i.attention = attentionLayout(op); });
+      })
+      .Case<graph::GatherOp, graph::ScatterAddOp>([&](Operation *) {
+        return add(llvm::isa<graph::GatherOp>(op) ? OpKind::kGather : OpKind::kScatterAdd,
+                   [&](Instruction &i) { i.index = indexLayout(op); });
       })
       .Default([&](Operation *) {
         return opError(op, "is a graph op the reference device does not implement");

@@ -13,6 +13,8 @@
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Dialect/Graph/GraphShapes.h"
 
+#include "TypeText.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -20,13 +22,6 @@ using namespace mlir;
 
 namespace kiln::graph {
 namespace {
-
-std::string str(Type type) {
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  type.print(os);
-  return out;
-}
 
 /// A static-shaped rank-4 f32 tensor named `what` ("input"), or a diagnostic.
 FailureOr<RankedTensorType> imageTensor(OptionalLoc loc, StringRef opName, StringRef what,

@@ -380,7 +380,7 @@ Attribute KernelAttr::parse(AsmParser &parser, Type) {
   if (!kind) {
     parser.emitError(kindLoc, "unknown kernel kind '")
         << kindName << "'; expected pointwise, multi_tensor, matmul, reduction, row, "
-        << "mask_pack or mask_unpack";
+        << "mask_pack, mask_unpack or attention";
     return {};
   }
   llvm::SmallVector<StringAttr> layers;
@@ -423,8 +423,12 @@ std::string KernelAttr::getKindName() const {
 
 /// Checks a kernel function's body against its kind.
 static LogicalResult verifyKernel(func::FuncOp function, KernelAttr kernel) {
-  int contractions = 0, reductions = 0, rows = 0;
+  int contractions = 0, reductions = 0, rows = 0, attentions = 0;
   for (Operation &op : function.getBody().front()) {
+    if (llvm::isa<AttentionOp, AttentionGradOp>(op)) {
+      ++attentions;
+      continue;
+    }
     if (auto iterating = llvm::dyn_cast<IterationSpaceOpInterface>(op)) {
       IterationKind kind = iterating.getIterationSpace().kind;
       contractions += kind == IterationKind::Contraction;
@@ -457,6 +461,13 @@ static LogicalResult verifyKernel(func::FuncOp function, KernelAttr kernel) {
   case KernelKind::row:
     return expect(contractions == 0 && rows + reductions >= 1,
                   "row computations or row reductions and no contraction");
+  case KernelKind::attention:
+    if (attentions != 1 || contractions + reductions + rows != 0)
+      return function.emitOpError("is an attention kernel, which holds exactly one "
+                                  "graph.attention or graph.attention_grad and nothing else "
+                                  "that computes, but it holds ")
+             << attentions << " attention op(s)";
+    return success();
   case KernelKind::mask_pack:
   case KernelKind::mask_unpack:
     return function.emitOpError("cannot be a ")

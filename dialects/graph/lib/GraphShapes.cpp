@@ -8,6 +8,8 @@
 
 #include "kiln/Dialect/Graph/GraphShapes.h"
 
+#include "TypeText.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallBitVector.h"
@@ -16,13 +18,6 @@ using namespace mlir;
 
 namespace kiln::graph {
 namespace {
-
-std::string str(Type type) {
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  type.print(os);
-  return out;
-}
 
 /// The ranked tensor behind `type`, or a diagnostic naming `what`.
 FailureOr<RankedTensorType> rankedTensor(OptionalLoc loc, StringRef opName, StringRef what,

@@ -17,6 +17,8 @@
 #include "kiln/Dialect/Graph/GraphDialect.h"
 #include "kiln/Dialect/Graph/WindowShapes.h"
 
+#include "TypeText.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/PatternMatch.h"
@@ -25,13 +27,6 @@ using namespace mlir;
 
 namespace kiln::graph {
 namespace {
-
-std::string str(Type type) {
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  type.print(os);
-  return out;
-}
 
 std::string list(ArrayRef<int64_t> values) {
   std::string out = "[";

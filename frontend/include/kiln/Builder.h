@@ -75,8 +75,9 @@ private:
   mlir::Value value_;
 };
 
-/// Builds one module holding a training step (`func.func @step()`) and its
-/// variables. Not copyable; create one per model.
+/// Builds one module holding a training step (`func.func @step()`), its
+/// variables and any extra forward-only programs (beginProgram()). Not
+/// copyable; create one per model.
 class Builder {
 public:
   using SourceLocation = std::source_location;
@@ -101,8 +102,10 @@ public:
   // Inputs, parameters, constants, outputs
   //===--------------------------------------------------------------------===//
 
-  /// A tensor the host supplies each step (`graph.input`). Names are unique;
-  /// `learning_rate` is reserved for the optimizer. `dtype` is kF32
+  /// A tensor the host supplies each step (`graph.input`). Names are unique
+  /// within the step or a program (a program's input is named
+  /// "<program>.<name>" in the module and plan); `learning_rate` is reserved
+  /// for the optimizer. `dtype` is kF32
   /// (features), kI32 (class labels) or kI1 (masks).
   Tensor input(std::string_view name, llvm::ArrayRef<int64_t> shape, DType dtype = DType::kF32,
                SourceLocation loc = SourceLocation::current());
@@ -150,6 +153,31 @@ public:
   /// Names `value` so the host can read it after each step (`graph.output`).
   /// Names are unique.
   void output(std::string_view name, Tensor value, SourceLocation loc = SourceLocation::current());
+
+  //===--------------------------------------------------------------------===//
+  // Extra programs
+  //===--------------------------------------------------------------------===//
+
+  /// Starts `func.func @name`, a forward-only program besides the step (such as "generate",
+  /// the batch-1 forward pass `kiln generate` runs): the inputs, ops, parameter and state
+  /// reads and outputs created until endProgram() go into it, and the compiler carries it
+  /// into the plan as it carries @eval. A program is not differentiated and may not assign
+  /// state (assign() is an error in it); graph.train_or_eval (batch norm, dropout) takes its
+  /// eval operand. Its inputs have their own namespace: input("tokens") in program
+  /// "generate" is the graph and plan input "generate.tokens", so it may have another shape
+  /// than the step's "tokens". parameter() and state() of a name another function declared
+  /// return a read of that same variable (the shape and kind must match); fresh layers get
+  /// the scope names they got in the step (fc1, fc2, ... count again per program), so
+  /// building the same layers in the same order reads the step's parameters. Values do not
+  /// cross functions: a Tensor of the step used in a program (or back) is an error naming
+  /// the op. `name` is an identifier ([A-Za-z_][A-Za-z0-9_]*) other than step, eval and
+  /// train, unique among programs; programs do not nest.
+  void beginProgram(std::string_view name, SourceLocation loc = SourceLocation::current());
+  /// Ends the program beginProgram() opened; it needs at least one output. Building continues
+  /// in the step.
+  void endProgram(SourceLocation loc = SourceLocation::current());
+  /// The open program's name; empty while building the step.
+  const std::string &programName() const { return program_; }
 
   //===--------------------------------------------------------------------===//
   // Finishing
@@ -219,7 +247,8 @@ public:
   /// The MLIR location of a user call: FileLineColLoc, wrapped in a NameLoc
   /// inside a NameScope.
   mlir::Location location(SourceLocation loc) const;
-  /// The OpBuilder positioned at the end of the step body.
+  /// The OpBuilder positioned at the end of the step body (of the open
+  /// program's body between beginProgram() and endProgram()).
   mlir::OpBuilder &opBuilder() { return opBuilder_; }
   /// Creates op `OpTy` at the user's location and wraps its single result.
   template <typename OpTy, typename... Args> Tensor create(SourceLocation loc, Args &&...args) {
@@ -240,9 +269,22 @@ private:
   void fail(std::string message, SourceLocation loc);
   /// Declares the variable behind parameter() and state() and returns its read; `kind` names
   /// it in errors ("parameter", "state variable").
+  /// Sets `*created` when the variable is new (not a read of one another function declared).
   Tensor declareVariable(const char *kind, const char *uniqueKind, std::string_view name,
                          llvm::ArrayRef<int64_t> shape, const Init &init, bool trainable,
-                         SourceLocation loc);
+                         SourceLocation loc, bool *created);
+  /// Fails naming the op when an op of `function` uses a value of another function.
+  bool checkOwnValues(mlir::Operation *function, SourceLocation loc);
+
+  /// What the builder tracks per function (the step or a program), saved while a program is
+  /// open.
+  struct FunctionState {
+    llvm::StringSet<> usedScopes;
+    llvm::StringSet<> inputNames;
+    llvm::StringMap<mlir::Value> outputs;
+    llvm::StringSet<> variablesRead;
+    mlir::Value stepCounter;
+  };
 
   std::unique_ptr<mlir::MLIRContext> ownedContext_;
   mlir::MLIRContext *context_;
@@ -265,6 +307,13 @@ private:
   llvm::StringSet<> assignedStates_;
   mlir::Value stepCounter_;
   uint64_t nextStepStream_ = 0;
+  /// The variables the current function declared or read.
+  llvm::StringSet<> variablesRead_;
+  /// The open program (empty: the step), its func, and the step's state while it is open.
+  std::string program_;
+  mlir::Operation *programFunction_ = nullptr;
+  FunctionState savedStep_;
+  llvm::StringSet<> programNames_;
 };
 
 } // namespace kiln

@@ -10,6 +10,7 @@
 
 #include "kiln/Builder.h"
 #include "kiln/Conv.h"
+#include "kiln/Embedding.h"
 #include "kiln/Init.h"
 #include "kiln/Layers.h"
 #include "kiln/Losses.h"
@@ -17,5 +18,6 @@
 #include "kiln/Ops.h"
 #include "kiln/Pooling.h"
 #include "kiln/TrainingSpec.h"
+#include "kiln/Transformer.h"
 
 #endif // KILN_FRONTEND_H

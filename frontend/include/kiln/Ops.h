@@ -129,7 +129,9 @@ struct MatmulOptions {
   bool transposeRhs = false;
 };
 
-/// op(lhs) x op(rhs), batched over equal leading dimensions.
+/// op(lhs) x op(rhs) over the last two dimensions, batched over the leading ones, which
+/// broadcast numpy-style (graph.broadcast makes them equal). lhs [..., M, K] with a 2-D rhs
+/// [K, N] (lhs not transposed) is one 2-D matmul on lhs reshaped to [prod(...) * M, K].
 Tensor matmul(Tensor lhs, Tensor rhs, MatmulOptions options = {},
               SourceLocation loc = SourceLocation::current());
 Tensor softmax(Tensor x, int64_t axis = -1, SourceLocation loc = SourceLocation::current());

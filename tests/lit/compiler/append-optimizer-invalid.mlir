@@ -24,7 +24,7 @@ module attributes {graph.optimizer = {learning_rate = 0.1 : f64}} {
 
 // -----
 
-// expected-error @below {{kiln-append-optimizer: unknown graph.optimizer entry 'lr'; expected one of kind, learning_rate, momentum, nesterov, weight_decay, beta1, beta2, epsilon}}
+// expected-error @below {{kiln-append-optimizer: unknown graph.optimizer entry 'lr'; expected one of kind, learning_rate, momentum, nesterov, weight_decay, beta1, beta2, epsilon, no_decay, decay_min_rank, clip_grad_norm}}
 module attributes {graph.optimizer = {kind = "sgd", lr = 0.1 : f64}} {
 }
 

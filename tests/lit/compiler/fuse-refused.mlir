@@ -189,3 +189,35 @@ module @absorb_transpose {
     return
   }
 }
+
+// -----
+
+// A dependence through an op no kernel owns yet counts too. The matmul reads
+// exp(x) through a transpose, which becomes a kernel of its own only after
+// the grouping; the add reads exp(x) at its own index and the matmul's column
+// broadcast, so joining exp's kernel would make that kernel both feed the
+// matmul (through the transpose) and read it: refused, four kernels in order.
+// (The grouping once missed the path through the transpose and formed the
+// cycle; a GPT's attention backward hit it.)
+
+// CHECK-LABEL: module @through_a_view
+// CHECK:         func.func @step() attributes {kiln.fusion = {epilogues = 0 : i64, fused_ops = 0 : i64, horizontal = 0 : i64, kernels = 4 : i64, prologues = 0 : i64, refused = 1 : i64}}
+// CHECK:           %[[A:.*]] = call @step_exp(
+// CHECK-NEXT:      %[[T:.*]] = call @step_transpose(%[[A]])
+// CHECK-NEXT:      %[[M:.*]] = call @step_matmul(%[[T]],
+// CHECK-NEXT:      %[[E:.*]] = call @step_add(%[[A]], %[[M]])
+// CHECK-NEXT:      graph.output "e", %[[E]]
+module @through_a_view {
+  func.func @step() {
+    %x = graph.input "x" : tensor<4x4xf32>
+    %w = graph.input "w" : tensor<4x1xf32>
+    %a = graph.exp %x : tensor<4x4xf32>
+    %t = graph.transpose %a [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
+    %m = graph.matmul %t, %w : tensor<4x4xf32>, tensor<4x1xf32> -> tensor<4x1xf32>
+    %mb = graph.broadcast %m [0, 1] : tensor<4x1xf32> to tensor<4x4xf32>
+    // expected-remark @below {{not fused: into the pointwise kernel of graph.exp: another of its inputs is computed from this kernel's results (matmul kernel), so fusing would form a cycle}}
+    %e = graph.add %a, %mb : tensor<4x4xf32>
+    graph.output "e", %e : tensor<4x4xf32>
+    return
+  }
+}

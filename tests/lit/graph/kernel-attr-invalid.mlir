@@ -48,7 +48,7 @@ func.func private @not_typed(%a: tensor<4xf32>) -> tensor<4xf32> attributes {gra
 
 // -----
 
-// expected-error @below {{unknown kernel kind 'convolution'; expected pointwise, multi_tensor, matmul, reduction, row, mask_pack or mask_unpack}}
+// expected-error @below {{unknown kernel kind 'convolution'; expected pointwise, multi_tensor, matmul, reduction, row, mask_pack, mask_unpack or attention}}
 func.func private @bad_kind(%a: tensor<4xf32>) -> tensor<4xf32> attributes {graph.kernel = #graph.kernel<convolution, layers = [], ops = 0>} {
   return %a : tensor<4xf32>
 }

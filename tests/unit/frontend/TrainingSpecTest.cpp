@@ -11,6 +11,8 @@
 
 #include "mlir/IR/Verifier.h"
 
+#include <cmath>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -116,6 +118,49 @@ TEST(TrainingSpecTest, TheNonScalarLossHintBuilds) {
   EXPECT_THAT(rejected.status().message(), HasSubstr("reduceMean(loss)"));
   auto module = b.build(TrainingSpec{.loss = reduceMean(perElement)});
   EXPECT_TRUE(module.ok()) << module.status();
+}
+
+TEST(TrainingSpecTest, AdamWWritesItsDecayMarks) {
+  std::string text =
+      optimizerText(AdamW{.decayMatricesOnly = true, .noDecay = {"fc1.weight", "fc2.weight"}});
+  EXPECT_THAT(text, HasSubstr("decay_min_rank = 2 : i64"));
+  EXPECT_THAT(text, HasSubstr("no_decay = [\"fc1.weight\", \"fc2.weight\"]"));
+  // Without marks the dictionary is as before: every parameter decays.
+  std::string plain = optimizerText(AdamW{});
+  EXPECT_THAT(plain, ::testing::Not(HasSubstr("decay_min_rank")));
+  EXPECT_THAT(plain, ::testing::Not(HasSubstr("no_decay")));
+}
+
+TEST(TrainingSpecTest, ClippingIsWrittenAndValidated) {
+  Builder b;
+  Tensor loss = classifierLoss(b);
+  auto module = b.build(TrainingSpec{.loss = loss, .optimizer = AdamW{}, .clipGradNorm = 1.0});
+  ASSERT_TRUE(module.ok()) << module.status();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  (**module)->getAttr("graph.optimizer").print(os);
+  EXPECT_THAT(text, HasSubstr("clip_grad_norm = 1.000000e+00 : f64"));
+  EXPECT_THAT(optimizerText(AdamW{}), ::testing::Not(HasSubstr("clip_grad_norm")));
+
+  EXPECT_THAT(validateTrainingSpec(TrainingSpec{.clipGradNorm = 0.0}).message(),
+              HasSubstr("clipGradNorm must be a finite number > 0"));
+  EXPECT_THAT(validateTrainingSpec(TrainingSpec{.clipGradNorm = -1.0}).message(),
+              HasSubstr("got -1"));
+  EXPECT_TRUE(validateTrainingSpec(TrainingSpec{.clipGradNorm = 0.5}).ok());
+
+  Builder other;
+  auto rejected = other.build(TrainingSpec{
+      .loss = classifierLoss(other), .optimizer = AdamW{}, .clipGradNorm = std::nan("")});
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_THAT(rejected.status().message(), HasSubstr("TrainingSpec.clipGradNorm must be"));
+}
+
+TEST(TrainingSpecTest, DecayMarksAreValidated) {
+  EXPECT_THAT(validateOptimizer(AdamW{.noDecay = {""}}).message(),
+              HasSubstr("AdamW: noDecay holds an empty parameter name"));
+  EXPECT_THAT(validateOptimizer(AdamW{.noDecay = {"fc1.bias", "fc1.bias"}}).message(),
+              HasSubstr("AdamW: noDecay names 'fc1.bias' twice"));
+  EXPECT_TRUE(validateOptimizer(AdamW{.decayMatricesOnly = true, .noDecay = {"fc1.bias"}}).ok());
 }
 
 TEST(TrainingSpecTest, AnEmptyLossIsAnError) {

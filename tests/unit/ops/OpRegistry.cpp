@@ -379,6 +379,8 @@ std::vector<OpSample> buildRegistry() {
   appendConvSamples(r);
   appendWindowSamples(r);
   appendTrainingSamples(r);
+  appendIndexSamples(r);
+  appendAttentionSamples(r);
   return r;
 }
 

@@ -74,9 +74,11 @@ struct OpSample {
 const std::vector<OpSample> &opRegistry();
 
 /// The samples of each op family with its own file, appended to the registry in this order.
-void appendConvSamples(std::vector<OpSample> &samples);     // OpRegistryConv.cpp
-void appendWindowSamples(std::vector<OpSample> &samples);   // OpRegistryWindow.cpp
-void appendTrainingSamples(std::vector<OpSample> &samples); // OpRegistryTraining.cpp
+void appendConvSamples(std::vector<OpSample> &samples);      // OpRegistryConv.cpp
+void appendWindowSamples(std::vector<OpSample> &samples);    // OpRegistryWindow.cpp
+void appendTrainingSamples(std::vector<OpSample> &samples);  // OpRegistryTraining.cpp
+void appendIndexSamples(std::vector<OpSample> &samples);     // OpRegistryIndex.cpp
+void appendAttentionSamples(std::vector<OpSample> &samples); // OpRegistryAttention.cpp
 
 /// "tensor<3x4xf32>".
 std::string tensorType(const Shape &shape, ElementType type = ElementType::kF32);

@@ -67,13 +67,34 @@ def Autodiff : Pass<"kiln-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def FormAttention : Pass<"kiln-form-attention", "::mlir::ModuleOp"> {
+  let summary = "Fuses the causal attention composite into graph.attention";
+  let description = [{
+    In every function, rewrites `matmul(softmax(select(t >= u, scale * (q
+    k^T), -inf), axis = 3), v)` (the composite kiln::causalAttention builds:
+    q, k, v of [B, H, T, D], the mask from graph.iota positions, the scale a
+    splat constant, through any broadcasts) into one `graph.attention`, whose
+    kernel never stores the [B, H, T, T] scores. Anything else (no mask, a mask
+    other than u <= t, a finite fill, a softmax along another axis, a head
+    size above the kernels' limit) is left alone. Runs before kiln-autodiff
+    (whose VJP of graph.attention is graph.attention_grad) and after
+    kiln-extract-eval, so every program gets it; docs/design/attention.md.
+  }];
+  let dependentDialects = ["::kiln::graph::GraphDialect"];
+  let statistics = [
+    Statistic<"numFormed", "formed", "graph.attention ops formed from the composite">,
+  ];
+}
+
 def ExtractEval : Pass<"kiln-extract-eval", "::mlir::ModuleOp"> {
   let summary = "Adds func @eval: the forward part of @step, for evaluation";
   let description = [{
     Copies func @step into func @eval without its `graph.minimize`,
     `graph.assign`s and `graph.gradient`s, replaces each
     `graph.train_or_eval` by its eval operand in @eval and by its training
-    operand in @step, then drops whatever no output of @eval needs. Run it before `kiln-autodiff`: @eval then computes the model's
+    operand in @step (and by its eval operand in every other function: the
+    forward-only programs the builder adds with beginProgram, such as
+    @generate), then drops whatever no output of @eval needs. Run it before `kiln-autodiff`: @eval then computes the model's
     outputs (loss, logits) with the current parameters and changes nothing, so
     a trainer can measure a test set without training on it. Fails if the
     module already has a @eval or has no @step.
@@ -84,8 +105,9 @@ def ExtractEval : Pass<"kiln-extract-eval", "::mlir::ModuleOp"> {
 def ResolveTrainOrEval : Pass<"kiln-resolve-train-or-eval", "::mlir::ModuleOp"> {
   let summary = "Replaces graph.train_or_eval by its training operand";
   let description = [{
-    In every function but @eval (which kiln-extract-eval resolved to the eval
-    operands), `graph.train_or_eval %train, %eval` becomes `%train`.
+    In @step, `graph.train_or_eval %train, %eval` becomes `%train`; in every
+    other function (@eval, forward-only programs such as @generate) it becomes
+    `%eval`.
     kiln-extract-eval does this for @step itself; this pass is for a compile
     without an eval program (`kiln compile --no-eval`), before autodiff.
   }];

@@ -96,7 +96,7 @@ def Graph_KernelKind : I32EnumAttr<"KernelKind",
       I32EnumAttrCase<"pointwise", 0>, I32EnumAttrCase<"multi_tensor", 1>,
       I32EnumAttrCase<"matmul", 2>, I32EnumAttrCase<"reduction", 3>,
       I32EnumAttrCase<"row", 4>, I32EnumAttrCase<"mask_pack", 5>,
-      I32EnumAttrCase<"mask_unpack", 6>]> {
+      I32EnumAttrCase<"mask_unpack", 6>, I32EnumAttrCase<"attention", 7>]> {
   let cppNamespace = "::kiln::graph";
   let genSpecializedAttr = 0;
 }

@@ -45,6 +45,10 @@ struct IterationSpace {
   llvm::SmallVector<mlir::AffineMap> operandMaps;
   mlir::AffineMap resultMap;
   Combiner combiner = Combiner::Add;
+  /// Reductions: whether the terms must combine one at a time in ascending row-major order of
+  /// the reduced loops on every target (one thread per result element, no tree), so every
+  /// device computes the same bits (graph.scatter_add).
+  bool ordered = false;
 
   /// The loop dimensions that are reduced, in order.
   llvm::SmallVector<int64_t> reducedDims() const {

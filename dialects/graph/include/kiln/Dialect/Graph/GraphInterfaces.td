@@ -129,6 +129,17 @@ def IterationSpaceOpInterface : OpInterface<"IterationSpaceOpInterface"> {
            "::mlir::ValueRange":$operands), [{}],
       [{ return operands.front(); }]>,
     InterfaceMethod<[{
+        For a reduction whose term also depends on where it is taken: the
+        term at `loopIndex` (one `index` value per loop, in the space's
+        order) from the operands' elements there. Default: the term of
+        buildReductionTerm, which ignores the position. graph.scatter_add
+        compares its index operand with the result position.
+      }],
+      "::mlir::Value", "buildReductionTermAt",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::Location":$loc,
+           "::mlir::ValueRange":$operands, "::mlir::ValueRange":$loopIndex), [{}],
+      [{ return $_op.buildReductionTerm(builder, loc, operands); }]>,
+    InterfaceMethod<[{
         For a reduction: the result from the combined `total` of `count`
         terms (default: the total; a mean divides).
       }],

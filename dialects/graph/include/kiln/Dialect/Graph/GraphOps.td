@@ -665,5 +665,7 @@ def Graph_MseOp : Graph_IteratingOp<"mse", [InferTypeOpAdaptor,
 include "kiln/Dialect/Graph/GraphConvOps.td"
 include "kiln/Dialect/Graph/GraphWindowOps.td"
 include "kiln/Dialect/Graph/GraphTrainingOps.td"
+include "kiln/Dialect/Graph/GraphIndexOps.td"
+include "kiln/Dialect/Graph/GraphAttentionOps.td"
 
 #endif // KILN_GRAPH_OPS

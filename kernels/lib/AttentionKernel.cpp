@@ -1,0 +1,273 @@
+//===- AttentionKernel.cpp - Fused causal attention, forward and backward -===//
+//
+// One kernel per graph.attention or graph.attention_grad, written once
+// against KernelContext: the same function is emitted for SPIR-V, PTX and the
+// CPU target. One work item per row (a GPU thread, 64 to a workgroup; a CPU
+// tile), holding the row's D values (D <= AttentionOp::kMaxHeadSize) as scalar
+// loop-carried values, so nothing of size T x T is ever stored.
+//
+// Forward, per query row t of head (b, h): an online softmax over u <= t. The
+// running maximum m, sum l and accumulator acc[D] start from u = 0 and take
+// each further key as m' = max(m, s), l = l e^(m - m') + e^(s - m'), acc =
+// acc e^(m - m') + e^(s - m') v[u]; then out = acc / l and lse = m + log l.
+//
+// Backward: 2 B H T work items. The first B H T are query rows: Dt = dout[t]·
+// out[t] - dlse[t], then over u <= t (ascending) P = exp(scale q[t]·k[u] -
+// lse[t]), dS = P (dout[t]·v[u] - Dt), dq += dS k[u]; dq *= scale. The others
+// are key rows: over t >= u (ascending) the same P and dS, dv += P dout[t],
+// dk += dS q[t]; dk *= scale. Each output element is written by one work item
+// in a fixed order: deterministic, no atomics.
+//
+// Every loop runs at least once (u = 0 is peeled off the forward loop, which
+// then may run zero times: its results are selected against the peeled values,
+// since the SPIR-V lowering leaves a zero-trip loop's results undefined).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+
+namespace kiln::kernels {
+namespace {
+
+constexpr int64_t kThreadsPerGroup = 64;
+
+class AttentionEmitter : public KernelKindEmitter {
+public:
+  LogicalResult emit(KernelContext &context) override;
+};
+
+/// Emits loads and arithmetic for one attention kernel.
+struct Builder {
+  KernelContext &c;
+  OpBuilder &b;
+  Location loc;
+  int64_t t, d;
+  double scale;
+
+  Value load(Value buffer, Value offset) { return b.create<memref::LoadOp>(loc, buffer, offset); }
+  void store(Value value, Value buffer, Value offset) {
+    b.create<memref::StoreOp>(loc, value, buffer, offset);
+  }
+  Value add(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); }
+  Value exp(Value x) { return b.create<math::ExpOp>(loc, x); }
+  Value iadd(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value imul(Value x, int64_t y) { return b.create<arith::MulIOp>(loc, x, c.index(y)); }
+  /// The D values of row `row` ([B H T] rows of D) of `buffer`.
+  llvm::SmallVector<Value> loadRow(Value buffer, Value row) {
+    Value base = imul(row, d);
+    llvm::SmallVector<Value> values;
+    for (int64_t i = 0; i < d; ++i)
+      values.push_back(load(buffer, iadd(base, c.index(i))));
+    return values;
+  }
+  void storeRow(llvm::ArrayRef<Value> values, Value buffer, Value row) {
+    Value base = imul(row, d);
+    for (int64_t i = 0; i < d; ++i)
+      store(values[i], buffer, iadd(base, c.index(i)));
+  }
+  /// sum_i x[i] * y[i], in order.
+  Value dot(llvm::ArrayRef<Value> x, llvm::ArrayRef<Value> y) {
+    Value sum = mul(x[0], y[0]);
+    for (int64_t i = 1; i < d; ++i)
+      sum = add(sum, mul(x[i], y[i]));
+    return sum;
+  }
+  Value scaled(Value x) { return mul(c.f32(scale), x); }
+};
+
+LogicalResult AttentionEmitter::emit(KernelContext &context) {
+  Operation *op = nullptr;
+  for (Operation &candidate : context.body())
+    if (llvm::isa<graph::AttentionOp, graph::AttentionGradOp>(candidate))
+      op = &candidate;
+  if (!op)
+    return context.kernel.emitOpError("internal compiler error: an attention kernel without a "
+                                      "graph.attention or graph.attention_grad");
+  llvm::ArrayRef<int64_t> shape = shapeOf(op->getOperand(0));
+  int64_t t = shape[2], d = shape[3], rows = shape[0] * shape[1] * shape[2];
+  if (d > graph::AttentionOp::kMaxHeadSize)
+    return op->emitOpError("head size ")
+           << d << " is above the attention kernels' limit of " << graph::AttentionOp::kMaxHeadSize;
+  llvm::SmallVector<Value> inputs;
+  for (Value operand : op->getOperands()) {
+    auto argument = llvm::dyn_cast<BlockArgument>(operand);
+    if (!argument)
+      return op->emitOpError("internal compiler error: an attention kernel whose operand is "
+                             "computed inside the kernel");
+    inputs.push_back(context.inputs[argument.getArgNumber()]);
+    context.directReads.insert(argument.getArgNumber());
+  }
+  // The output buffer of each result, null when nothing reads it.
+  llvm::SmallVector<Value> outputs;
+  for (Value result : op->getResults()) {
+    Value buffer;
+    for (auto [i, returned] : llvm::enumerate(context.returned))
+      if (returned == result)
+        buffer = context.outputs[i];
+    outputs.push_back(buffer);
+  }
+
+  bool backward = llvm::isa<graph::AttentionGradOp>(op);
+  int64_t items = backward ? 2 * rows : rows;
+  int64_t threads = context.cpu() ? 1 : kThreadsPerGroup;
+  int64_t groups = (items + threads - 1) / threads;
+  context.workgroup = {static_cast<uint32_t>(threads), 1, 1};
+  context.grid = context.gridFor(groups);
+  OpBuilder &b = context.b;
+  Location loc = context.loc;
+  Builder e{context, b, loc, t, d, op->getAttrOfType<FloatAttr>("scale").getValueAsDouble()};
+
+  OpBuilder::InsertionGuard guard(b);
+  Value thread = context.threadId();
+  Value group = context.linearGroup(groups);
+  Value item = e.iadd(e.imul(group, threads), thread);
+  if (threads * groups != items) {
+    Value inside =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, item, context.index(items));
+    auto branch = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+  }
+
+  auto positionOf = [&](Value row) {
+    return b.create<arith::RemUIOp>(loc, row, context.index(t)).getResult();
+  };
+  // The first row of `row`'s head.
+  auto headStart = [&](Value row) { return b.create<arith::SubIOp>(loc, row, positionOf(row)); };
+
+  if (!backward) {
+    Value q = inputs[0], k = inputs[1], v = inputs[2];
+    Value row = item, position = positionOf(row), first = headStart(row);
+    llvm::SmallVector<Value> qRow = e.loadRow(q, row);
+    // u = 0, peeled: m = s0, l = 1, acc = v[0].
+    llvm::SmallVector<Value> init;
+    init.push_back(e.scaled(e.dot(qRow, e.loadRow(k, first))));
+    init.push_back(context.f32(1.0));
+    llvm::SmallVector<Value> v0 = e.loadRow(v, first);
+    init.append(v0.begin(), v0.end());
+    auto loop = b.create<scf::ForOp>(loc, context.index(1), e.iadd(position, context.index(1)),
+                                     context.index(1), init);
+    {
+      OpBuilder::InsertionGuard loopGuard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value key = e.iadd(first, loop.getInductionVar());
+      ValueRange carried = loop.getRegionIterArgs();
+      Value m = carried[0], l = carried[1];
+      Value score = e.scaled(e.dot(qRow, e.loadRow(k, key)));
+      Value larger = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, score, m);
+      Value next = b.create<arith::SelectOp>(loc, larger, score, m);
+      Value decay = e.exp(e.sub(m, next)), weight = e.exp(e.sub(score, next));
+      llvm::SmallVector<Value> yielded = {next, e.add(e.mul(l, decay), weight)};
+      llvm::SmallVector<Value> vRow = e.loadRow(v, key);
+      for (int64_t i = 0; i < d; ++i)
+        yielded.push_back(e.add(e.mul(carried[2 + i], decay), e.mul(weight, vRow[i])));
+      b.create<scf::YieldOp>(loc, yielded);
+    }
+    Value ran = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, position, context.index(0));
+    llvm::SmallVector<Value> final;
+    for (auto [result, start] : llvm::zip(loop.getResults(), init))
+      final.push_back(b.create<arith::SelectOp>(loc, ran, result, start));
+    Value m = final[0], l = final[1];
+    if (outputs[0]) {
+      llvm::SmallVector<Value> out;
+      for (int64_t i = 0; i < d; ++i)
+        out.push_back(b.create<arith::DivFOp>(loc, final[2 + i], l));
+      e.storeRow(out, outputs[0], row);
+    }
+    if (outputs[1])
+      e.store(e.add(m, b.create<math::LogOp>(loc, l)), outputs[1], row);
+    context.tileLoop = nullptr;
+    return success();
+  }
+
+  Value q = inputs[0], k = inputs[1], v = inputs[2], out = inputs[3], lse = inputs[4],
+        dout = inputs[5], dlse = inputs[6];
+  Value isQuery =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, item, context.index(rows));
+  auto branch = b.create<scf::IfOp>(loc, isQuery, /*withElseRegion=*/true);
+  // Dt of row `row` given its dout values.
+  auto deltaOf = [&](llvm::ArrayRef<Value> doutRow, Value row) {
+    return e.sub(e.dot(doutRow, e.loadRow(out, row)), e.load(dlse, row));
+  };
+  {
+    // A query row: dq.
+    OpBuilder::InsertionGuard branchGuard(b);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    Value row = item, position = positionOf(row), first = headStart(row);
+    llvm::SmallVector<Value> qRow = e.loadRow(q, row), doutRow = e.loadRow(dout, row);
+    Value delta = deltaOf(doutRow, row), lseRow = e.load(lse, row);
+    llvm::SmallVector<Value> init(d, context.f32(0.0));
+    auto loop = b.create<scf::ForOp>(loc, context.index(0), e.iadd(position, context.index(1)),
+                                     context.index(1), init);
+    {
+      OpBuilder::InsertionGuard loopGuard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value key = e.iadd(first, loop.getInductionVar());
+      llvm::SmallVector<Value> kRow = e.loadRow(k, key);
+      Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), lseRow));
+      Value ds = e.mul(p, e.sub(e.dot(doutRow, e.loadRow(v, key)), delta));
+      llvm::SmallVector<Value> yielded;
+      for (int64_t i = 0; i < d; ++i)
+        yielded.push_back(e.add(loop.getRegionIterArgs()[i], e.mul(ds, kRow[i])));
+      b.create<scf::YieldOp>(loc, yielded);
+    }
+    if (outputs[0]) {
+      llvm::SmallVector<Value> dq;
+      for (Value sum : loop.getResults())
+        dq.push_back(e.scaled(sum));
+      e.storeRow(dq, outputs[0], row);
+    }
+  }
+  {
+    // A key row: dk and dv.
+    OpBuilder::InsertionGuard branchGuard(b);
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    Value row = b.create<arith::SubIOp>(loc, item, context.index(rows));
+    Value position = positionOf(row), first = headStart(row);
+    llvm::SmallVector<Value> kRow = e.loadRow(k, row), vRow = e.loadRow(v, row);
+    llvm::SmallVector<Value> init(2 * d, context.f32(0.0));
+    auto loop = b.create<scf::ForOp>(loc, position, context.index(t), context.index(1), init);
+    {
+      OpBuilder::InsertionGuard loopGuard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value query = e.iadd(first, loop.getInductionVar());
+      llvm::SmallVector<Value> qRow = e.loadRow(q, query), doutRow = e.loadRow(dout, query);
+      Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), e.load(lse, query)));
+      Value ds = e.mul(p, e.sub(e.dot(doutRow, vRow), deltaOf(doutRow, query)));
+      ValueRange carried = loop.getRegionIterArgs();
+      llvm::SmallVector<Value> yielded;
+      for (int64_t i = 0; i < d; ++i)
+        yielded.push_back(e.add(carried[i], e.mul(ds, qRow[i])));
+      for (int64_t i = 0; i < d; ++i)
+        yielded.push_back(e.add(carried[d + i], e.mul(p, doutRow[i])));
+      b.create<scf::YieldOp>(loc, yielded);
+    }
+    if (outputs[1]) {
+      llvm::SmallVector<Value> dk;
+      for (int64_t i = 0; i < d; ++i)
+        dk.push_back(e.scaled(loop.getResult(i)));
+      e.storeRow(dk, outputs[1], row);
+    }
+    if (outputs[2]) {
+      llvm::SmallVector<Value> dv;
+      for (int64_t i = 0; i < d; ++i)
+        dv.push_back(loop.getResult(d + i));
+      e.storeRow(dv, outputs[2], row);
+    }
+  }
+  context.tileLoop = nullptr;
+  return success();
+}
+
+} // namespace
+
+std::unique_ptr<KernelKindEmitter> createAttentionEmitter() {
+  return std::make_unique<AttentionEmitter>();
+}
+
+} // namespace kiln::kernels
