@@ -18,11 +18,13 @@ int runCompile(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runExport(const std::vector<std::string> &args);
+int runGenerate(const std::vector<std::string> &args);
 
 extern const char *const kCompileHelp;
 extern const char *const kTrainHelp;
 extern const char *const kInspectHelp;
 extern const char *const kExportHelp;
+extern const char *const kGenerateHelp;
 
 } // namespace kiln::tool
 

@@ -41,7 +41,9 @@ Compiles a graph-dialect model (one func.func @step ending in graph.minimize, as
 builder writes it) into a training plan: autodiff, the optimizer, simplification, kernel
 formation (kiln-fuse), one generated kernel per fused group (SPIR-V for Vulkan; PTX for
 CUDA, for sm_80, which every GPU of compute capability 8.0 or newer runs), the dispatch
-sequence of one step and its memory plan.
+sequence of one step and its memory plan. Every other func.func of the module (a
+forward-only program such as @generate, written with Builder::beginProgram) becomes a
+program of the plan beside "eval", run on demand (kiln generate runs "generate").
 
 Options:
   -o, --output PATH        the plan to write (required)

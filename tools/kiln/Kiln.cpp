@@ -1,8 +1,9 @@
-//===- Kiln.cpp - kiln: compile, train, inspect, export -------------------===//
+//===- Kiln.cpp - kiln: compile, train, inspect, export, generate ---------===//
 //
 // The user's command-line tool: `kiln compile` turns a graph-dialect model
 // into a plan, `kiln train` runs a plan on a dataset, `kiln inspect` shows
-// what a plan holds, `kiln export` writes a checkpoint's trained parameters.
+// what a plan holds, `kiln export` writes a checkpoint's trained parameters,
+// `kiln generate` samples text from a trained language model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,9 @@ Usage:
                                                      buffers, IR, SPIR-V, Graphviz dataflow
   kiln export MODEL.kplan --checkpoint C -o W        write a checkpoint's trained parameters
                                                      (PyTorch names) to safetensors
+  kiln generate MODEL.kplan --checkpoint C --prompt TEXT --tokens N
+                                                     sample text from a trained byte-level
+                                                     language model (its "generate" program)
   kiln help COMMAND                                  the options of COMMAND
 
 A model is a graph-dialect module, as the C++ builder writes it (see docs/guide/builder.md).
@@ -48,6 +52,8 @@ int main(int argc, char **argv) {
       std::fputs(kiln::tool::kInspectHelp, stdout);
     else if (topic == "export")
       std::fputs(kiln::tool::kExportHelp, stdout);
+    else if (topic == "generate")
+      std::fputs(kiln::tool::kGenerateHelp, stdout);
     else
       std::fputs(kUsage, stdout);
     return 0;
@@ -63,6 +69,9 @@ int main(int argc, char **argv) {
   if (command == "export")
     return wantsHelp ? (std::fputs(kiln::tool::kExportHelp, stdout), 0)
                      : kiln::tool::runExport(args);
+  if (command == "generate")
+    return wantsHelp ? (std::fputs(kiln::tool::kGenerateHelp, stdout), 0)
+                     : kiln::tool::runGenerate(args);
   std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

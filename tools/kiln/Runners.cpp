@@ -61,6 +61,9 @@ public:
   absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) override {
     return session_->run("eval", inputs);
   }
+  absl::StatusOr<TensorMap> run(const std::string &program, const TensorMap &inputs) override {
+    return session_->run(program, inputs);
+  }
   absl::StatusOr<HostTensor> variable(const std::string &name) override {
     return session_->variable(name);
   }

@@ -38,6 +38,8 @@ public:
   virtual absl::StatusOr<float> loss(uint64_t index) = 0;
   /// Runs the plan's forward-only "eval" program on a batch and returns its outputs.
   virtual absl::StatusOr<TensorMap> evaluate(const TensorMap &inputs) = 0;
+  /// Runs the plan's program `program` (such as "generate") once and returns its outputs.
+  virtual absl::StatusOr<TensorMap> run(const std::string &program, const TensorMap &inputs) = 0;
   /// Current value of variable `name`, after every submitted step; NotFound for unknown names.
   virtual absl::StatusOr<HostTensor> variable(const std::string &name) = 0;
   /// Replaces variable `name` (same shape and dtype) before the next step, e.g. from a

@@ -90,9 +90,19 @@ absl::StatusOr<InputBindings> bindInputs(const plan::Plan &plan,
                                          const std::string &dataName, bool feedLearningRate) {
   InputBindings bindings;
   const plan::TensorSpec *batchInput = nullptr;
+  // The inputs of other programs (such as "generate.tokens" of a "generate" program) are not
+  // kiln train's to feed.
+  std::set<std::string, std::less<>> trained = programInputs(plan, plan.step());
+  for (const plan::Step &program : plan.programs())
+    if (program.name() == "eval")
+      trained.merge(programInputs(plan, program));
   for (const plan::Input &input : plan.inputs()) {
     const plan::TensorSpec &tensor = input.tensor();
     InputBinding binding{tensor.name()};
+    if (!trained.contains(tensor.name())) {
+      bindings.inputs.push_back(std::move(binding));
+      continue;
+    }
     auto field = std::find_if(fields.begin(), fields.end(),
                               [&](const data::FieldSpec &f) { return f.name == tensor.name(); });
     if (tensor.name() == kLearningRateInput && (feedLearningRate || field == fields.end())) {

@@ -56,8 +56,9 @@ struct InputBindings {
   bool fromData(std::string_view name) const;
 };
 
-/// Binds every input of `plan` to the dataset fields `fields` (of the dataset named
-/// `dataName`, for messages), with "learning_rate" fed from the schedule when
+/// Binds every input of `plan` that its training step or eval program reads (the inputs of
+/// other programs are left to their defaults, unfed) to the dataset fields `fields` (of the dataset
+/// named `dataName`, for messages), with "learning_rate" fed from the schedule when
 /// `feedLearningRate`. Fails with InvalidArgument naming the input, the field and both shapes
 /// when a field's dtype or shape per example differs from the input's [batch, ...], when the
 /// inputs fed from the data disagree on the batch size, when none is fed from the data, and

@@ -28,6 +28,7 @@
 #include "kiln/runtime/PlanFile.h"
 #include "kiln/runtime/data/Batcher.h"
 #include "kiln/runtime/data/Prefetcher.h"
+#include "kiln/runtime/data/Text.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -132,18 +133,38 @@ int runTrain(const std::vector<std::string> &args) {
     resumed = std::move(*run);
   }
 
-  // The plan's inputs are bound to the data's fields before any device is created.
-  auto splits = loadData(options->data, *plan, state.seed);
-  if (!splits.ok())
-    return fail(splits.status().message());
-  auto bindings =
-      bindInputs(*plan, splits->train.fields(), splits->train.name, options->feedLearningRate);
+  // The plan's inputs are bound to the data's fields before any device is created. Text is a
+  // token stream sampled in windows; every other dataset is examples the batcher shuffles.
+  std::optional<TextData> text;
+  data::DatasetSplits splits;
+  std::vector<data::FieldSpec> fields;
+  std::string dataName;
+  if (isTextData(options->data)) {
+    auto loaded = loadTextData(options->data, *plan, options->evalBatches);
+    if (!loaded.ok())
+      return fail(loaded.status().message());
+    text = std::move(*loaded);
+    fields = text->fields();
+    dataName = text->train->name;
+  } else {
+    auto loaded = loadData(options->data, *plan, state.seed);
+    if (!loaded.ok())
+      return fail(loaded.status().message());
+    splits = std::move(*loaded);
+    fields = splits.train.fields();
+    dataName = splits.train.name;
+  }
+  auto bindings = bindInputs(*plan, fields, dataName, options->feedLearningRate);
   if (!bindings.ok())
     return fail(bindings.status().message());
   int64_t batchSize = bindings->batchSize;
   EvalProgram eval = findEvalProgram(*plan, *bindings);
 
   std::shared_ptr<const data::Dataset> validation;
+  if (text && options->validationFraction > 0)
+    return fail("--data text:FILE has its own validation split (the last 10% of the file, "
+                "measured as \"val loss\"); --validation-fraction and --early-stop-patience "
+                "hold out part of an example dataset's training split");
   if (options->validationFraction > 0) {
     if (!eval.present)
       return fail("early stopping measures a validation split with the plan's eval program, "
@@ -152,25 +173,40 @@ int runTrain(const std::vector<std::string> &args) {
       return fail("early stopping measures the validation accuracy or loss, but the plan's eval "
                   "program has neither a \"loss\" nor a \"logits\" output");
     auto [trainPart, validationPart] =
-        splitValidation(splits->train, options->validationFraction, state.seed);
+        splitValidation(splits.train, options->validationFraction, state.seed);
     if (validationPart.size() < batchSize)
       return fail(absl::StrCat("--validation-fraction ", options->validationFraction, " holds out ",
                                validationPart.size(), " examples, fewer than one batch of ",
                                batchSize, "; raise it"));
-    splits->train = std::move(trainPart);
+    splits.train = std::move(trainPart);
     validation = std::make_shared<const data::Dataset>(std::move(validationPart));
+    dataName = splits.train.name;
   }
-  auto train = std::make_shared<const data::Dataset>(std::move(splits->train));
-  auto test = std::make_shared<const data::Dataset>(std::move(splits->test));
+  // Text is measured on its validation windows, reported as "val".
+  std::shared_ptr<const data::Dataset> test =
+      text ? text->validation : std::make_shared<const data::Dataset>(std::move(splits.test));
 
-  data::BatcherOptions batcherOptions;
-  batcherOptions.batchSize = batchSize;
-  batcherOptions.seed = state.seed;
-  batcherOptions.fields = bindings->batchFields();
-  auto batcher = data::Batcher::create(train, batcherOptions);
-  if (!batcher.ok())
-    return fail(batcher.status().message());
-  int64_t batchesPerEpoch = batcher->batchesPerEpoch();
+  std::optional<data::Batcher> batcher;
+  std::optional<data::TextSampler> sampler;
+  if (text) {
+    auto created = data::TextSampler::create(
+        text->train,
+        {.batchSize = batchSize, .contextLength = text->contextLength, .seed = state.seed});
+    if (!created.ok())
+      return fail(created.status().message());
+    sampler = std::move(*created);
+  } else {
+    data::BatcherOptions batcherOptions;
+    batcherOptions.batchSize = batchSize;
+    batcherOptions.seed = state.seed;
+    batcherOptions.fields = bindings->batchFields();
+    auto created = data::Batcher::create(
+        std::make_shared<const data::Dataset>(std::move(splits.train)), batcherOptions);
+    if (!created.ok())
+      return fail(created.status().message());
+    batcher = std::move(*created);
+  }
+  int64_t batchesPerEpoch = sampler ? sampler->batchesPerEpoch() : batcher->batchesPerEpoch();
   // A resumed run's data position is where its steps left the data stream.
   if (resumed)
     if (absl::Status status = checkDataPosition(state, batchesPerEpoch, *options->resumePath);
@@ -188,9 +224,15 @@ int runTrain(const std::vector<std::string> &args) {
                              " steps, and this run is to end after ", totalSteps,
                              "; ask for more with --steps or --epochs"));
   // The prefetcher serves the batcher from its position at creation: seek first.
-  if (absl::Status status = batcher->seek({state.dataEpoch, state.dataBatch}); !status.ok())
+  data::DataPosition start{state.dataEpoch, state.dataBatch};
+  if (absl::Status status = sampler ? sampler->seek(start) : batcher->seek(start); !status.ok())
     return fail(absl::StrCat("checkpoint ", resumePath, ": ", status.message()));
-  auto prefetcher = data::Prefetcher::create(std::move(*batcher));
+  auto prefetcher =
+      sampler ? data::Prefetcher::create(
+                    [windows = std::move(*sampler)]() mutable -> absl::StatusOr<data::Batch> {
+                      return windows.next();
+                    })
+              : data::Prefetcher::create(std::move(*batcher));
   if (!prefetcher.ok())
     return fail(prefetcher.status().message());
 
@@ -215,7 +257,7 @@ int runTrain(const std::vector<std::string> &args) {
     std::printf("kiln train: resuming from %s after step %lld\n", resumePath.c_str(),
                 static_cast<long long>(firstStep));
   std::printf("kiln train: %s on %s, %lld steps of batch %lld (%lld per epoch), device %s\n",
-              plan->metadata().model_name().c_str(), train->name.c_str(),
+              plan->metadata().model_name().c_str(), dataName.c_str(),
               static_cast<long long>(totalSteps), static_cast<long long>(batchSize),
               static_cast<long long>(batchesPerEpoch), (*runner)->description().c_str());
 
@@ -235,6 +277,7 @@ int runTrain(const std::vector<std::string> &args) {
   run.runner = runner->get();
   run.prefetcher = prefetcher->get();
   run.test = test;
+  run.heldOutName = text ? "val" : "test";
   run.validation = validation;
   run.metrics = metrics ? &*metrics : nullptr;
   run.schedule = *schedule;

@@ -2,9 +2,13 @@
 
 #include "TrainData.h"
 
+#include "kiln/runtime/PlanValidation.h"
 #include "kiln/runtime/data/Cifar10.h"
 #include "kiln/runtime/data/Mnist.h"
 #include "kiln/runtime/data/Synthetic.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 #include <algorithm>
 #include <cmath>
@@ -52,8 +56,86 @@ absl::StatusOr<data::DatasetSplits> loadData(const std::string &data, const plan
     }
     return splits;
   }
+  if (isTextData(data))
+    return absl::InvalidArgumentError(
+        "--data text:FILE is a token stream, not examples; load it with loadTextData");
   std::string directory = data == "fashion-mnist" ? data::kFashionMnistDirectory : data;
   return data::loadMnistDirectory(directory);
+}
+
+bool isTextData(const std::string &data) {
+  return std::string_view(data).starts_with(kTextDataPrefix);
+}
+
+std::vector<data::FieldSpec> TextData::fields() const {
+  return {{std::string(data::kTargetsField), DType::kI32, {contextLength}},
+          {std::string(data::kTokensField), DType::kI32, {contextLength}}};
+}
+
+namespace {
+
+/// The plan's input `name`, or null.
+const plan::TensorSpec *findInput(const plan::Plan &plan, std::string_view name) {
+  for (const plan::Input &input : plan.inputs())
+    if (input.tensor().name() == name)
+      return &input.tensor();
+  return nullptr;
+}
+
+std::string describeSpec(const plan::TensorSpec &tensor) {
+  auto dtype = plan::hostDType(tensor.dtype());
+  return absl::StrCat(dtype.ok() ? dtypeName(*dtype) : "?", " [",
+                      absl::StrJoin(tensor.shape(), ", "), "]");
+}
+
+} // namespace
+
+absl::StatusOr<TextData> loadTextData(const std::string &data, const plan::Plan &plan,
+                                      int64_t maxValidationBatches) {
+  std::string path = data.substr(kTextDataPrefix.size());
+  if (path.empty())
+    return absl::InvalidArgumentError("--data text:FILE needs a file name after 'text:'");
+  std::string wanted = "--data text:FILE feeds the plan's inputs \"tokens\" and \"targets\" "
+                       "(the tokens shifted by one), both i32 [batch, context]";
+  const plan::TensorSpec *tokens = findInput(plan, data::kTokensField);
+  const plan::TensorSpec *targets = findInput(plan, data::kTargetsField);
+  for (auto [spec, name] :
+       {std::pair{tokens, data::kTokensField}, {targets, data::kTargetsField}}) {
+    if (!spec) {
+      std::vector<std::string> names;
+      for (const plan::Input &input : plan.inputs())
+        names.push_back(
+            absl::StrCat("\"", input.tensor().name(), "\" ", describeSpec(input.tensor())));
+      return absl::InvalidArgumentError(absl::StrCat(
+          wanted, ", but the plan has no input \"", std::string(name), "\"; its inputs are ",
+          names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
+    }
+    if (spec->dtype() != plan::DTYPE_I32 || spec->shape_size() != 2)
+      return absl::InvalidArgumentError(
+          absl::StrCat(wanted, ", but the plan's input \"", std::string(name), "\" is ",
+                       describeSpec(*spec), "; build the model with ", std::string(name),
+                       " = input(\"", std::string(name), "\", {B, T}, DType::kI32)"));
+  }
+  if (!std::equal(tokens->shape().begin(), tokens->shape().end(), targets->shape().begin(),
+                  targets->shape().end()))
+    return absl::InvalidArgumentError(
+        absl::StrCat(wanted, ", but the plan's \"tokens\" is ", describeSpec(*tokens),
+                     " and its \"targets\" ", describeSpec(*targets), "; give them one shape"));
+  TextData text;
+  text.batchSize = tokens->shape(0);
+  text.contextLength = tokens->shape(1);
+  auto splits = data::loadTextFile(path);
+  if (!splits.ok())
+    return splits.status();
+  if (absl::Status status = data::checkWindowFits(splits->train, text.contextLength); !status.ok())
+    return status;
+  auto validation = data::validationWindows(splits->validation, text.batchSize, text.contextLength,
+                                            maxValidationBatches);
+  if (!validation.ok())
+    return validation.status();
+  text.train = std::make_shared<const data::TextSplit>(std::move(splits->train));
+  text.validation = std::make_shared<const data::Dataset>(*std::move(validation));
+  return text;
 }
 
 std::pair<data::Dataset, data::Dataset> splitValidation(const data::Dataset &dataset,

@@ -89,12 +89,14 @@ absl::Status Loop::measureTest(const std::string &when) {
   auto evaluation = evaluate(*run_.runner, eval, *run_.bindings, run_.test);
   if (!evaluation.ok())
     return evaluation.status();
-  progress_.print(when + ": " + evaluation->describe("test"));
+  const std::string &split = run_.heldOutName;
+  progress_.print(when + ": " + evaluation->describe(split));
   int64_t after = lossesRead();
   result_.evaluations.push_back(
-      absl::StrCat("{\"after_step\": ", after, ", ", evaluation->jsonMembers(), "}"));
+      absl::StrCat("{\"after_step\": ", after, ", ", evaluation->jsonMembers(split), "}"));
   if (run_.metrics)
-    return run_.metrics->write(absl::StrCat("\"step\": ", after, ", ", evaluation->jsonMembers()));
+    return run_.metrics->write(
+        absl::StrCat("\"step\": ", after, ", ", evaluation->jsonMembers(split)));
   return absl::OkStatus();
 }
 
@@ -193,10 +195,18 @@ absl::Status Loop::trainAndMeasure() {
         (last || (options_.checkpointEvery > 0 ? done % options_.checkpointEvery == 0 : epochEnd)))
       if (absl::Status status = saveCheckpoint(done, batch->nextPosition); !status.ok())
         return status;
-    if (options_.epochs && epochEnd && !last)
+    if (options_.epochs && epochEnd && !last) {
       if (absl::Status status = measureTest(absl::StrCat("epoch ", done / batchesPerEpoch));
           !status.ok())
         return status;
+    } else if (options_.evalEvery > 0 && done % options_.evalEvery == 0 && !last) {
+      // The loss of this step is read first, so the evaluation follows its own step.
+      if (lossesRead() < done)
+        if (absl::Status status = readLoss(step); !status.ok())
+          return status;
+      if (absl::Status status = measureTest(absl::StrCat("step ", done)); !status.ok())
+        return status;
+    }
     if (!stopReason_.empty()) {
       progress_.print(stopReason_);
       break;

@@ -3,7 +3,8 @@
 // Runs the steps of a run from its first (0, or a resumed checkpoint's step)
 // to its last: each step is one submission fed from the prefetcher, the loss
 // of step N-1 is read while step N runs, the test split is measured after each
-// epoch (with --epochs) and at the end, a validation split drives early
+// epoch (with --epochs), every --eval-every steps and at the end (text data:
+// its validation windows, reported as "val loss"), a validation split drives early
 // stopping, and checkpoints are saved on the way.
 //
 //===----------------------------------------------------------------------===//
@@ -39,6 +40,8 @@ struct TrainRun {
   data::Prefetcher *prefetcher = nullptr;
   /// Null when the plan has no eval program to measure with.
   std::shared_ptr<const data::Dataset> test;
+  /// How the test split is reported: "test", or "val" for text's validation windows.
+  std::string heldOutName = "test";
   /// Null: no validation split.
   std::shared_ptr<const data::Dataset> validation;
   /// Null: no --metrics file.

@@ -45,10 +45,10 @@ std::string Evaluation::describe(const std::string &split) const {
                          static_cast<long long>(examples));
 }
 
-std::string Evaluation::jsonMembers() const {
+std::string Evaluation::jsonMembers(const std::string &split) const {
   if (accuracy)
-    return absl::StrCat("\"test_accuracy\": ", *accuracy, ", \"test_loss\": ", loss);
-  return absl::StrCat("\"test_loss\": ", loss);
+    return absl::StrCat("\"", split, "_accuracy\": ", *accuracy, ", \"", split, "_loss\": ", loss);
+  return absl::StrCat("\"", split, "_loss\": ", loss);
 }
 
 absl::StatusOr<Evaluation> evaluate(StepRunner &runner, const EvalProgram &eval,

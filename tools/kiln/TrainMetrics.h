@@ -47,10 +47,11 @@ struct Evaluation {
   int64_t examples = 0;
 
   /// "test accuracy 85.10% (2048 examples), test loss 0.4210", or without accuracy "test loss
-  /// 0.4210 (2048 examples)"; `split` is "test" or "validation".
+  /// 0.4210 (2048 examples)"; `split` is "test", "val" (text's validation windows) or
+  /// "validation".
   std::string describe(const std::string &split) const;
-  /// JSON object members: "test_accuracy" (when measured) and "test_loss".
-  std::string jsonMembers() const;
+  /// JSON object members: "<split>_accuracy" (when measured) and "<split>_loss".
+  std::string jsonMembers(const std::string &split = "test") const;
 };
 
 /// Runs `eval` over every full batch of `split` in order. Fails with FailedPrecondition when the

@@ -25,14 +25,19 @@ program has a "logits" [batch, classes] output and a "labels" input; otherwise t
 loss alone.
 
 Options:
-  --data fashion-mnist|synthetic|DIR|cifar10:DIR
+  --data fashion-mnist|synthetic|DIR|cifar10:DIR|text:FILE
                          fashion-mnist (default): Debian's dataset-fashion-mnist files in
                          /usr/share/datasets/fashion-mnist; DIR: a folder of MNIST IDX files
                          (train-/t10k-, raw or .gz); cifar10:DIR: the CIFAR-10 binary files
                          (data_batch_1..5.bin, test_batch.bin): images f32 [3, 32, 32] (CHW),
                          each channel standardized with the CIFAR-10 training set's mean
                          (0.4914, 0.4822, 0.4465) and std (0.2470, 0.2435, 0.2616);
-                         synthetic: Gaussian clusters, shaped like the plan's "images"
+                         synthetic: Gaussian clusters, shaped like the plan's "images";
+                         text:FILE: byte-level language modelling (every byte 0..255 is a
+                         token): "tokens" and "targets" (the tokens shifted by one), i32
+                         [batch, context] as the plan's "tokens" input is shaped, windows
+                         at random offsets (seeded by --seed) of the first 90% of FILE;
+                         the last 10% is the validation split, reported as "val loss"
   --device auto|cuda|vulkan|cpu|reference
                          auto (default) prefers CUDA (when the plan carries PTX and a CUDA
                          driver and device are present), else a Vulkan GPU (when the plan
@@ -76,6 +81,11 @@ Options:
   --validation-fraction F  with --epochs: hold out the last F of a fixed permutation
                          (seeded by --seed) of the training split, evaluate it after each
                          epoch, and train on the rest (default 0.1 with early stopping)
+  --eval-every N         also measure the test split (text: the validation windows)
+                         every N steps, besides after each epoch (with --epochs) and at
+                         the end of training
+  --eval-batches N       text:FILE: measure at most N batches of fixed, evenly spaced
+                         validation windows (default 16)
   --stats-json PATH      write the run's statistics (device stats, loss per step with
                          first_step the number of the first, test accuracy) as JSON
   --checkpoint PATH      save a checkpoint (safetensors: every variable, the step, the data
@@ -114,7 +124,9 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
                                   "metrics",
                                   "early-stop-patience",
                                   "validation-fraction",
-                                  "init-from"},
+                                  "init-from",
+                                  "eval-every",
+                                  "eval-batches"},
                                  {"validation"});
   if (!parsed.ok())
     return parsed.status();
@@ -133,13 +145,16 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
   auto minimumRate = a.getDouble("lr-min", 0);
   auto warmupSteps = a.getInt("warmup-steps", 0);
   auto threads = a.getInt("threads", 0);
+  auto evalEvery = a.getInt("eval-every", 0);
+  auto evalBatches = a.getInt("eval-batches", 16);
   auto patience = a.getInt("early-stop-patience", 0);
   auto validationFraction =
       a.getDouble("validation-fraction", a.has("early-stop-patience") ? 0.1 : 0);
   for (const absl::Status &status :
        {steps.status(), epochs.status(), seed.status(), logEvery.status(), learningRate.status(),
         checkpointEvery.status(), stepSize.status(), gamma.status(), minimumRate.status(),
-        warmupSteps.status(), patience.status(), validationFraction.status(), threads.status()})
+        warmupSteps.status(), patience.status(), validationFraction.status(), threads.status(),
+        evalEvery.status(), evalBatches.status()})
     if (!status.ok())
       return status;
   if (*threads < 0 || *threads > 1024)
@@ -171,6 +186,10 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
     return invalid("--validation-fraction must lie in (0, 1)");
   if (a.has("checkpoint-every") && (*checkpointEvery <= 0 || !a.has("checkpoint")))
     return invalid("--checkpoint-every N needs a positive N and --checkpoint PATH");
+  if (a.has("eval-every") && *evalEvery < 1)
+    return invalid("--eval-every must be at least 1, not ", *evalEvery);
+  if (*evalBatches < 1)
+    return invalid("--eval-batches must be at least 1, not ", *evalBatches);
   if (a.has("resume") && a.has("init-from"))
     return invalid("--resume continues a run and --init-from starts one; give one of them");
 
@@ -206,6 +225,8 @@ absl::StatusOr<TrainOptions> parseTrainOptions(const std::vector<std::string> &a
   options.checkpointEvery = *checkpointEvery;
   options.resumePath = a.get("resume");
   options.initFromPath = a.get("init-from");
+  options.evalEvery = *evalEvery;
+  options.evalBatches = *evalBatches;
   return options;
 }
 

@@ -58,6 +58,10 @@ struct TrainOptions {
   int64_t checkpointEvery = 0;
   std::optional<std::string> resumePath;
   std::optional<std::string> initFromPath;
+  /// 0: measure the held-out split only per epoch (with --epochs) and at the end.
+  int64_t evalEvery = 0;
+  /// text:FILE: the most batches of validation windows an evaluation measures.
+  int64_t evalBatches = 16;
 };
 
 /// Parses the arguments after "kiln train". Fails with InvalidArgument naming the flag at fault

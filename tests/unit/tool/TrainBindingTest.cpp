@@ -193,5 +193,35 @@ TEST(TrainBindingTest, ProgramsTakeTheirOwnInputs) {
   EXPECT_EQ(selected.begin()->first, "images");
 }
 
+TEST(TrainBindingTest, InputsOfOtherProgramsAreLeftAlone) {
+  // A language model with a "generate" program: its "generate.tokens" [1, 8] has no default,
+  // but kiln train neither feeds it nor needs to.
+  plan::Plan plan;
+  addInput(plan, "tokens", plan::DTYPE_I32, {4, 8});
+  addInput(plan, "targets", plan::DTYPE_I32, {4, 8});
+  addInput(plan, "generate.tokens", plan::DTYPE_I32, {1, 8});
+  plan.mutable_step()->add_inputs(0);
+  plan.mutable_step()->add_inputs(1);
+  plan::Step &eval = *plan.add_programs();
+  eval.set_name("eval");
+  eval.add_inputs(0);
+  eval.add_inputs(1);
+  plan::Step &generate = *plan.add_programs();
+  generate.set_name("generate");
+  generate.add_inputs(2);
+  std::vector<data::FieldSpec> fields = {{"targets", DType::kI32, {8}},
+                                         {"tokens", DType::kI32, {8}}};
+  auto bindings = bindInputs(plan, fields, "t.txt/train", /*feedLearningRate=*/false);
+  ASSERT_TRUE(bindings.ok()) << bindings.status();
+  EXPECT_EQ(bindings->batchSize, 4);
+  ASSERT_EQ(bindings->inputs.size(), 3u);
+  EXPECT_EQ(bindings->inputs[2].source, InputSource::kDefault);
+  EXPECT_EQ(bindings->batchFields().size(), 2u);
+  // Read by the step, the same input is an error.
+  plan.mutable_step()->add_inputs(2);
+  EXPECT_THAT(messageOf(bindInputs(plan, fields, "t.txt/train", false)),
+              HasSubstr("the plan takes an input \"generate.tokens\" with no default value"));
+}
+
 } // namespace
 } // namespace kiln::tool

@@ -16,6 +16,8 @@
 #include "gtest/gtest.h"
 
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace kiln::tool {
 namespace {
@@ -59,6 +61,65 @@ TEST_F(TrainDataTest, Cifar10LabelOutOfRangeNamesTheFile) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(),
               HasSubstr("'" + (dir() / "test_batch.bin").string() + "': label 11 of record 1"));
+}
+
+/// A plan with inputs of these names, dtypes and shapes (no programs, no buffers: loadTextData
+/// reads the inputs only).
+plan::Plan
+planWithInputs(std::vector<std::tuple<std::string, plan::DType, std::vector<int64_t>>> inputs) {
+  plan::Plan plan;
+  for (const auto &[name, dtype, shape] : inputs) {
+    plan::TensorSpec &tensor = *plan.add_inputs()->mutable_tensor();
+    tensor.set_name(name);
+    tensor.set_dtype(dtype);
+    for (int64_t extent : shape)
+      tensor.add_shape(extent);
+  }
+  return plan;
+}
+
+TEST_F(TrainDataTest, TextIsShapedByThePlansTokensInput) {
+  std::string text;
+  for (int i = 0; i < 400; ++i)
+    text += static_cast<char>('a' + i % 26);
+  writeFile(dir() / "t.txt", data::testing::Bytes(text.begin(), text.end()));
+  plan::Plan plan =
+      planWithInputs({{"tokens", plan::DTYPE_I32, {2, 8}}, {"targets", plan::DTYPE_I32, {2, 8}}});
+  ASSERT_TRUE(isTextData("text:" + (dir() / "t.txt").string()));
+  auto loaded =
+      loadTextData("text:" + (dir() / "t.txt").string(), plan, /*maxValidationBatches=*/2);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->batchSize, 2);
+  EXPECT_EQ(loaded->contextLength, 8);
+  EXPECT_EQ(loaded->train->bytes.size(), 360u);
+  // (40 - 1) / (2 * 8) = 2 batches of validation windows fit; 2 are allowed.
+  EXPECT_EQ(loaded->validation->size(), 4);
+  const HostTensor &tokens = loaded->validation->extraFields.at("tokens");
+  EXPECT_EQ(tokens.i32()[0], text[360]);
+  std::vector<data::FieldSpec> fields = loaded->fields();
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[1].describe(), "i32 [8]");
+  // Example data is not text: loadData refuses it.
+  EXPECT_FALSE(loadData("text:" + (dir() / "t.txt").string(), plan, 0).ok());
+
+  auto errorOf = [&](const plan::Plan &other) {
+    return std::string(
+        loadTextData("text:" + (dir() / "t.txt").string(), other, 2).status().message());
+  };
+  EXPECT_THAT(errorOf(planWithInputs({{"tokens", plan::DTYPE_I32, {2, 8}}})),
+              HasSubstr("the plan has no input \"targets\"; its inputs are \"tokens\" i32 [2, 8]"));
+  EXPECT_THAT(errorOf(planWithInputs(
+                  {{"tokens", plan::DTYPE_F32, {2, 8}}, {"targets", plan::DTYPE_I32, {2, 8}}})),
+              HasSubstr("the plan's input \"tokens\" is f32 [2, 8]"));
+  EXPECT_THAT(errorOf(planWithInputs(
+                  {{"tokens", plan::DTYPE_I32, {2, 8}}, {"targets", plan::DTYPE_I32, {2, 4}}})),
+              HasSubstr("the plan's \"tokens\" is i32 [2, 8] and its \"targets\" i32 [2, 4]"));
+  // A context longer than the validation split (40 bytes) allows.
+  EXPECT_THAT(errorOf(planWithInputs(
+                  {{"tokens", plan::DTYPE_I32, {1, 40}}, {"targets", plan::DTYPE_I32, {1, 40}}})),
+              HasSubstr("text 't.txt/validation' has 40 bytes, but one window of 40 tokens"));
+  auto missing = loadTextData("text:" + (dir() / "none.txt").string(), plan, 2);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
 }
 
 } // namespace
