@@ -20,6 +20,8 @@ packages=(
   cmake ninja-build ccache zlib1g-dev clang-format
   # Real data and the CPU oracle for differential tests (belongs to /usr/bin/python3).
   dataset-fashion-mnist python3-torch python3-numpy
+  # English text the GPT sample trains on (/usr/share/games/fortunes/*).
+  fortunes
 )
 
 missing=()

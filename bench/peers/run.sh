@@ -21,8 +21,7 @@
 # Usage: bench/peers/run.sh [--save]
 #   --save   also write the summary and raw logs to bench/results/peers-cpu-<date>.txt
 # Environment: STEPS (default 100), WARMUP (default 10), ROUNDS (default 3),
-#   MODELS (default "784-512-512-10 784-128-10 cnn"; gpt needs kiln-sample-gpt, which does not
-#   exist yet, so run.sh refuses it for now: `peers.py train --arch gpt` runs the peers alone),
+#   MODELS (default "784-512-512-10 784-128-10 cnn gpt"),
 #   THREADS (default "1 2"),
 #   GPT_TEXT (the text Kiln's GPT trains on, default /usr/share/games/fortunes/cookie),
 #   PEERS (default "torch-eager torch-compile jax"), LAVAPIPE=1, REFERENCE=1,
@@ -38,7 +37,7 @@ for arg in "$@"; do
   case "$arg" in
     --save) save=1 ;;
     --install) install=1 ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +55,7 @@ bin="$root/${BUILD:-build}/bin"
 steps="${STEPS:-100}"
 warmup="${WARMUP:-10}"
 rounds="${ROUNDS:-3}"
-models="${MODELS:-784-512-512-10 784-128-10 cnn}"
+models="${MODELS:-784-512-512-10 784-128-10 cnn gpt}"
 threads_list="${THREADS:-1 2}"
 peers="${PEERS:-torch-eager torch-compile jax}"
 gpt_text="${GPT_TEXT:-/usr/share/games/fortunes/cookie}"

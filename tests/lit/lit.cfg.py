@@ -31,6 +31,7 @@ llvm_config.add_tool_substitutions(
         lit.llvm.subst.ToolSubst("kiln-sample-mlp", unresolved="fatal"),
         lit.llvm.subst.ToolSubst("kiln-sample-airbench", unresolved="fatal"),
         lit.llvm.subst.ToolSubst("kiln-sample-cnn", unresolved="fatal"),
+        lit.llvm.subst.ToolSubst("kiln-sample-gpt", unresolved="fatal"),
     ],
     [config.kiln_tools_dir],
 )

@@ -104,26 +104,49 @@ class Comparison:
                 f"abs err {abs(kiln[index] - reference[index]):.3g}")
 
 
-def replay(directory, manifest, model, parameters, statistics=None):
+def replay(directory, manifest, model, parameters, statistics=None, batches=None, loss_of=None,
+           optimizer=None, clip=None, summary=None):
     """Trains `model` (or differentiates it once) on the manifest's batches, compares losses,
     gradients or final parameters (and `statistics`, buffers by Kiln name) with Kiln's, prints
-    the largest errors and returns the exit status: 0 when everything matches."""
-    images = torch.from_numpy(load(directory, manifest["images"]))
-    labels = torch.from_numpy(load(directory, manifest["labels"]).astype(np.int64))
+    the largest errors and returns the exit status: 0 when everything matches.
+
+    By default the batches are the manifest's images and labels, the loss is the cross entropy
+    of model(images) and the optimizer the manifest's; a caller with other inputs passes
+    `batches` (a pair of per-step sequences), `loss_of(model, input, target)` and `optimizer`.
+    With `clip`, the gradients are clipped to that global norm before each update, and the norm
+    before clipping is compared with the manifest's kiln_grad_norms when it has them.
+    `summary` describes the model in the report's first line."""
+    if batches is None:
+        batches = (torch.from_numpy(load(directory, manifest["images"])),
+                   torch.from_numpy(load(directory, manifest["labels"]).astype(np.int64)))
+    if loss_of is None:
+        def loss_of(model, inputs, targets):
+            return F.cross_entropy(model(inputs), targets)
+    if optimizer is None:
+        optimizer = make_optimizer(manifest["optimizer"], model.parameters())
     kiln_losses = load(directory, manifest["kiln_losses"])
+    kiln_norms = (load(directory, manifest["kiln_grad_norms"])
+                  if "kiln_grad_norms" in manifest else None)
     tolerances = manifest["tolerances"]
-    optimizer = make_optimizer(manifest["optimizer"], model.parameters())
 
     comparison = Comparison()
     steps = manifest["steps"]
+    clipped = 0
     for step in range(steps):
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(images[step]), labels[step])
+        loss = loss_of(model, batches[0][step], batches[1][step])
         loss.backward()
         comparison.scalar(f"loss[step {step}]", float(kiln_losses[step]), loss.item(),
                           tolerances["loss_rtol"])
-        if manifest["mode"] == "train":
-            optimizer.step()
+        if manifest["mode"] != "train":
+            continue
+        if clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip).item()
+            clipped += norm > clip
+            if kiln_norms is not None:
+                comparison.scalar(f"grad_norm[step {step}]", float(kiln_norms[step]), norm,
+                                  tolerances["norm_rtol"])
+        optimizer.step()
 
     if manifest["mode"] == "gradients":
         for name, entry in manifest["kiln_gradients"].items():
@@ -139,9 +162,12 @@ def replay(directory, manifest, model, parameters, statistics=None):
             comparison.tensor(f"{name} after {steps} steps", load(directory, entry),
                               statistics[name].numpy(), tolerances["atol"], tolerances["rtol"])
 
-    print(f"torch {torch.__version__}, {manifest['optimizer']['kind']}, mode "
-          f"{manifest['mode']}, {steps} step(s); largest errors (loss: relative; tensors: "
-          "in units of the tolerance):")
+    described = f"{summary}, " if summary else ""
+    clipping = (f", clip {clip} (active in {clipped} of {steps} steps)"
+                if clip is not None and manifest["mode"] == "train" else "")
+    print(f"torch {torch.__version__}, {described}{manifest['optimizer']['kind']}{clipping}, mode "
+          f"{manifest['mode']}, {steps} step(s); largest errors (loss, grad_norm: relative; "
+          "tensors: in units of the tolerance):")
     for what, error in comparison.largest.items():
         print(f"  {what}: {error:.3g}")
     if comparison.mismatches:

@@ -105,23 +105,6 @@ absl::StatusOr<mlir::OwningOpRef<mlir::ModuleOp>> buildCnn(mlir::MLIRContext &co
 
 enum class Mode { kTrain, kGradients };
 
-/// The JSON object {"name": entry, ...} of `names`' values from `read`, written as
-/// `prefix` + name.
-template <typename Read>
-std::string writeAll(pytorch_test::Exchange &exchange, const std::string &prefix,
-                     const std::vector<std::string> &names, Read read) {
-  std::vector<std::string> entries;
-  for (const std::string &name : names) {
-    absl::StatusOr<HostTensor> value = read(name);
-    if (!value.ok()) {
-      ADD_FAILURE() << name << ": " << value.status();
-      continue;
-    }
-    entries.push_back(absl::StrCat("\"", name, "\": ", exchange.write(prefix + name, *value)));
-  }
-  return absl::StrCat("{", absl::StrJoin(entries, ", "), "}");
-}
-
 /// Trains (or, in kGradients mode, differentiates once) on Kiln, hands everything to PyTorch
 /// and expects the script to find no mismatch.
 void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
@@ -143,7 +126,7 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
 
   pytorch_test::Exchange exchange("kiln-cnn-vs-pytorch");
   auto variable = [&](const std::string &name) { return (*device)->variable(name); };
-  std::string initial = writeAll(exchange, "init_", kParameters, variable);
+  std::string initial = pytorch_test::writeAll(exchange, "init_", kParameters, variable);
 
   Batches batches = makeBatches(steps);
   std::vector<float> losses;
@@ -163,11 +146,12 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
 
   std::string final = "{}", statistics = "{}", gradients = "{}";
   if (mode == Mode::kTrain) {
-    final = writeAll(exchange, "final_", kParameters, variable);
-    statistics = writeAll(exchange, "final_", kStatistics, variable);
+    final = pytorch_test::writeAll(exchange, "final_", kParameters, variable);
+    statistics = pytorch_test::writeAll(exchange, "final_", kStatistics, variable);
   } else {
-    gradients = writeAll(exchange, "grad_", kParameters,
-                         [&](const std::string &name) { return (*device)->gradient(name); });
+    gradients =
+        pytorch_test::writeAll(exchange, "grad_", kParameters,
+                               [&](const std::string &name) { return (*device)->gradient(name); });
   }
 
   std::string manifest = absl::StrCat(
@@ -187,14 +171,7 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
       R"("kiln_gradients": )", gradients, "\n}\n");
   exchange.writeManifest(manifest);
 
-  auto [code, output] = exchange.run("cnn_reference.py");
-  EXPECT_EQ(code, 0) << "PyTorch disagrees with Kiln (files kept in " << exchange.directory()
-                     << "):\n"
-                     << output;
-  if (code == 0) {
-    std::printf("%s", output.c_str());
-    exchange.remove();
-  }
+  pytorch_test::expectReferenceAgrees(exchange, "cnn_reference.py");
 }
 
 TEST(CnnDifferentialTest, GradientsOfOneStepMatchPyTorch) {

@@ -103,12 +103,8 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
   ASSERT_TRUE(device.ok()) << device.status();
 
   pytorch_test::Exchange exchange("kiln-mlp-vs-pytorch");
-  std::vector<std::string> initial, final, gradients;
-  for (const std::string &name : kParameters) {
-    auto value = (*device)->variable(name);
-    ASSERT_TRUE(value.ok()) << value.status();
-    initial.push_back(absl::StrCat("\"", name, "\": ", exchange.write("init_" + name, *value)));
-  }
+  auto variable = [&](const std::string &name) { return (*device)->variable(name); };
+  std::string initial = pytorch_test::writeAll(exchange, "init_", kParameters, variable);
 
   Batches batches = makeBatches(steps);
   std::vector<float> losses;
@@ -126,26 +122,20 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
     losses.push_back(loss->f32()[0]);
   }
 
-  for (const std::string &name : kParameters) {
-    if (mode == Mode::kTrain) {
-      auto value = (*device)->variable(name);
-      ASSERT_TRUE(value.ok()) << value.status();
-      final.push_back(absl::StrCat("\"", name, "\": ", exchange.write("final_" + name, *value)));
-    } else {
-      auto gradient = (*device)->gradient(name);
-      ASSERT_TRUE(gradient.ok()) << gradient.status();
-      gradients.push_back(
-          absl::StrCat("\"", name, "\": ", exchange.write("grad_" + name, *gradient)));
-    }
-  }
+  std::string final = "{}", gradients = "{}";
+  if (mode == Mode::kTrain)
+    final = pytorch_test::writeAll(exchange, "final_", kParameters, variable);
+  else
+    gradients =
+        pytorch_test::writeAll(exchange, "grad_", kParameters,
+                               [&](const std::string &name) { return (*device)->gradient(name); });
 
   std::string manifest = absl::StrCat(
       "{\n", R"("mode": ")", mode == Mode::kTrain ? "train" : "gradients", "\",\n",
       R"("widths": [)", absl::StrJoin(kWidths, ", "), "],\n", R"("steps": )", steps, ",\n",
       R"("optimizer": )", pytorch_test::optimizerJson(optimizer), ",\n",
       R"("tolerances": {"loss_rtol": 1e-5, "atol": )", mode == Mode::kTrain ? "1e-4" : "1e-6",
-      R"(, "rtol": 1e-4},)", "\n", R"("initial": {)", absl::StrJoin(initial, ", "), "},\n",
-      R"("images": )",
+      R"(, "rtol": 1e-4},)", "\n", R"("initial": )", initial, ",\n", R"("images": )",
       exchange.write("images", batches.images.data(), batches.images.size() * sizeof(float), "f32",
                      {steps, kBatch, kWidths[0]}),
       ",\n", R"("labels": )",
@@ -153,18 +143,10 @@ void compareWithPyTorch(const Optimizer &optimizer, Mode mode, int64_t steps) {
                      "i32", {steps, kBatch}),
       ",\n", R"("kiln_losses": )",
       exchange.write("kiln_losses", losses.data(), losses.size() * sizeof(float), "f32", {steps}),
-      ",\n", R"("kiln_final": {)", absl::StrJoin(final, ", "), "},\n", R"("kiln_gradients": {)",
-      absl::StrJoin(gradients, ", "), "}\n}\n");
+      ",\n", R"("kiln_final": )", final, ",\n", R"("kiln_gradients": )", gradients, "\n}\n");
   exchange.writeManifest(manifest);
 
-  auto [code, output] = exchange.run("mlp_reference.py");
-  EXPECT_EQ(code, 0) << "PyTorch disagrees with Kiln (files kept in " << exchange.directory()
-                     << "):\n"
-                     << output;
-  if (code == 0) {
-    std::printf("%s", output.c_str());
-    exchange.remove();
-  }
+  pytorch_test::expectReferenceAgrees(exchange, "mlp_reference.py");
 }
 
 TEST(MlpDifferentialTest, GradientsOfOneStepMatchPyTorch) {
