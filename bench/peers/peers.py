@@ -641,9 +641,11 @@ def command_summary(args):
                          128))
         flops = flops_per_step(arch, batch)
         print()
+        counted = ("nanoGPT's estimate: 6 flops per token per matmul parameter, 12 L T C per "
+                   "token for attention" if arch == GPT_ARCH else
+                   "3 matmuls of 2*B*in*out per layer, the first layer's dX not computed")
         print(f"model {arch}, batch {batch}, {model_description(arch)}: {flops / 1e6:.1f} "
-              "MFLOP per step (3 matmuls of 2*B*in*out per layer, the first layer's dX not "
-              "computed)")
+              f"MFLOP per step ({counted})")
         cells = {}
         errors = {}
         versions = {}

@@ -22,6 +22,15 @@
 // then may run zero times: its results are selected against the peeled values,
 // since the SPIR-V lowering leaves a zero-trip loop's results undefined).
 //
+// The CPU form: a tile is a head, and a loop over its T rows, widened to vectors
+// (adjacent rows in the lanes) by vectorizeCpuLoop. The loops over keys (and, in
+// the backward pass, over queries) then need bounds every lane shares: they run
+// over all T positions, and a position the row does not see leaves the carried
+// values as they are (a select), so each lane computes exactly the sums of the
+// per-row form in the same order. The keys' and queries' rows are the same for
+// every lane (scalar loads, broadcast); a backward item computes both the query
+// row's dq and the key row's dk and dv of its position.
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelContext.h"
@@ -81,6 +90,139 @@ struct Builder {
   Value scaled(Value x) { return mul(c.f32(scale), x); }
 };
 
+/// The CPU form (see the file comment): `heads` tiles of T rows.
+void emitCpu(Builder &e, llvm::ArrayRef<Value> inputs, llvm::ArrayRef<Value> outputs, bool backward,
+             int64_t heads) {
+  KernelContext &context = e.c;
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  int64_t t = e.t, d = e.d;
+  OpBuilder::InsertionGuard guard(b);
+  Value head = context.linearGroup(heads);
+  // Not the tiles: the rows of each tile are what becomes vectors.
+  context.tileLoop = nullptr;
+  Value first = e.imul(head, t);
+  auto rowLoop = b.create<scf::ForOp>(loc, context.index(0), context.index(t), context.index(1));
+  b.setInsertionPointToStart(rowLoop.getBody());
+  Value position = rowLoop.getInductionVar();
+  Value row = e.iadd(first, position);
+  // A loop over the head's T positions carrying `init`; `body(at, other)` gives the updated
+  // values at position `at` (row `other` of the head), kept only where `sees(at)`.
+  auto overPositions = [&](int64_t begin, llvm::ArrayRef<Value> init,
+                           llvm::function_ref<Value(Value)> sees,
+                           llvm::function_ref<llvm::SmallVector<Value>(ValueRange, Value)> body) {
+    auto loop =
+        b.create<scf::ForOp>(loc, context.index(begin), context.index(t), context.index(1), init);
+    OpBuilder::InsertionGuard loopGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value at = loop.getInductionVar();
+    ValueRange carried = loop.getRegionIterArgs();
+    llvm::SmallVector<Value> updated = body(carried, e.iadd(first, at));
+    Value keep = sees(at);
+    llvm::SmallVector<Value> yielded;
+    for (auto [value, previous] : llvm::zip(updated, carried))
+      yielded.push_back(b.create<arith::SelectOp>(loc, keep, value, previous));
+    b.create<scf::YieldOp>(loc, yielded);
+    return loop;
+  };
+  auto compare = [&](arith::CmpIPredicate predicate, Value x, Value y) {
+    return b.create<arith::CmpIOp>(loc, predicate, x, y).getResult();
+  };
+
+  if (!backward) {
+    Value q = inputs[0], k = inputs[1], v = inputs[2];
+    llvm::SmallVector<Value> qRow = e.loadRow(q, row);
+    // u = 0, which every row sees: m = s0, l = 1, acc = v[0].
+    llvm::SmallVector<Value> init;
+    init.push_back(e.scaled(e.dot(qRow, e.loadRow(k, first))));
+    init.push_back(context.f32(1.0));
+    llvm::SmallVector<Value> v0 = e.loadRow(v, first);
+    init.append(v0.begin(), v0.end());
+    auto loop = overPositions(
+        1, init, [&](Value u) { return compare(arith::CmpIPredicate::ule, u, position); },
+        [&](ValueRange carried, Value key) {
+          Value m = carried[0], l = carried[1];
+          Value score = e.scaled(e.dot(qRow, e.loadRow(k, key)));
+          Value larger = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, score, m);
+          Value next = b.create<arith::SelectOp>(loc, larger, score, m);
+          Value decay = e.exp(e.sub(m, next)), weight = e.exp(e.sub(score, next));
+          llvm::SmallVector<Value> updated = {next, e.add(e.mul(l, decay), weight)};
+          llvm::SmallVector<Value> vRow = e.loadRow(v, key);
+          for (int64_t i = 0; i < d; ++i)
+            updated.push_back(e.add(e.mul(carried[2 + i], decay), e.mul(weight, vRow[i])));
+          return updated;
+        });
+    Value m = loop.getResult(0), l = loop.getResult(1);
+    if (outputs[0]) {
+      llvm::SmallVector<Value> out;
+      for (int64_t i = 0; i < d; ++i)
+        out.push_back(b.create<arith::DivFOp>(loc, loop.getResult(2 + i), l));
+      e.storeRow(out, outputs[0], row);
+    }
+    if (outputs[1])
+      e.store(e.add(m, b.create<math::LogOp>(loc, l)), outputs[1], row);
+  } else {
+    Value q = inputs[0], k = inputs[1], v = inputs[2], out = inputs[3], lse = inputs[4],
+          dout = inputs[5], dlse = inputs[6];
+    auto deltaOf = [&](llvm::ArrayRef<Value> doutRow, Value at) {
+      return e.sub(e.dot(doutRow, e.loadRow(out, at)), e.load(dlse, at));
+    };
+    if (outputs[0]) {
+      // This position as a query row: dq over the keys u <= position.
+      llvm::SmallVector<Value> qRow = e.loadRow(q, row), doutRow = e.loadRow(dout, row);
+      Value delta = deltaOf(doutRow, row), lseRow = e.load(lse, row);
+      auto loop = overPositions(
+          0, llvm::SmallVector<Value>(d, context.f32(0.0)),
+          [&](Value u) { return compare(arith::CmpIPredicate::ule, u, position); },
+          [&](ValueRange carried, Value key) {
+            llvm::SmallVector<Value> kRow = e.loadRow(k, key);
+            Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), lseRow));
+            Value ds = e.mul(p, e.sub(e.dot(doutRow, e.loadRow(v, key)), delta));
+            llvm::SmallVector<Value> updated;
+            for (int64_t i = 0; i < d; ++i)
+              updated.push_back(e.add(carried[i], e.mul(ds, kRow[i])));
+            return updated;
+          });
+      llvm::SmallVector<Value> dq;
+      for (Value sum : loop.getResults())
+        dq.push_back(e.scaled(sum));
+      e.storeRow(dq, outputs[0], row);
+    }
+    if (outputs[1] || outputs[2]) {
+      // This position as a key row: dk and dv over the queries at or after it.
+      llvm::SmallVector<Value> kRow = e.loadRow(k, row), vRow = e.loadRow(v, row);
+      auto loop = overPositions(
+          0, llvm::SmallVector<Value>(2 * d, context.f32(0.0)),
+          [&](Value query) { return compare(arith::CmpIPredicate::uge, query, position); },
+          [&](ValueRange carried, Value query) {
+            llvm::SmallVector<Value> qRow = e.loadRow(q, query), doutRow = e.loadRow(dout, query);
+            Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), e.load(lse, query)));
+            Value ds = e.mul(p, e.sub(e.dot(doutRow, vRow), deltaOf(doutRow, query)));
+            llvm::SmallVector<Value> updated;
+            for (int64_t i = 0; i < d; ++i)
+              updated.push_back(e.add(carried[i], e.mul(ds, qRow[i])));
+            for (int64_t i = 0; i < d; ++i)
+              updated.push_back(e.add(carried[d + i], e.mul(p, doutRow[i])));
+            return updated;
+          });
+      if (outputs[1]) {
+        llvm::SmallVector<Value> dk;
+        for (int64_t i = 0; i < d; ++i)
+          dk.push_back(e.scaled(loop.getResult(i)));
+        e.storeRow(dk, outputs[1], row);
+      }
+      if (outputs[2]) {
+        llvm::SmallVector<Value> dv;
+        for (int64_t i = 0; i < d; ++i)
+          dv.push_back(loop.getResult(d + i));
+        e.storeRow(dv, outputs[2], row);
+      }
+    }
+  }
+  b.setInsertionPoint(rowLoop);
+  vectorizeCpuLoop(b, rowLoop, context.config.cpuLanes);
+}
+
 LogicalResult AttentionEmitter::emit(KernelContext &context) {
   Operation *op = nullptr;
   for (Operation &candidate : context.body())
@@ -114,6 +256,12 @@ LogicalResult AttentionEmitter::emit(KernelContext &context) {
   }
 
   bool backward = llvm::isa<graph::AttentionGradOp>(op);
+  if (context.cpu()) {
+    Builder e{context, context.b, context.loc,
+              t,       d,         op->getAttrOfType<FloatAttr>("scale").getValueAsDouble()};
+    emitCpu(e, inputs, outputs, backward, rows / t);
+    return success();
+  }
   int64_t items = backward ? 2 * rows : rows;
   int64_t threads = context.cpu() ? 1 : kThreadsPerGroup;
   int64_t groups = (items + threads - 1) / threads;
