@@ -37,6 +37,8 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
+#include <array>
+
 using namespace mlir;
 
 namespace kiln::kernels {
@@ -88,6 +90,59 @@ struct Builder {
     return sum;
   }
   Value scaled(Value x) { return mul(c.f32(scale), x); }
+
+  /// The forward pass's online-softmax update of (m, l, acc[D]) = `carried` by key row `key`.
+  llvm::SmallVector<Value> forwardStep(llvm::ArrayRef<Value> qRow, ValueRange carried, Value key,
+                                       Value k, Value v) {
+    Value m = carried[0], l = carried[1];
+    Value score = scaled(dot(qRow, loadRow(k, key)));
+    Value larger = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, score, m);
+    Value next = b.create<arith::SelectOp>(loc, larger, score, m);
+    Value decay = exp(sub(m, next)), weight = exp(sub(score, next));
+    llvm::SmallVector<Value> updated = {next, add(mul(l, decay), weight)};
+    llvm::SmallVector<Value> vRow = loadRow(v, key);
+    for (int64_t i = 0; i < d; ++i)
+      updated.push_back(add(mul(carried[2 + i], decay), mul(weight, vRow[i])));
+    return updated;
+  }
+  /// Dt = dout[row]·out[row] - dlse[row].
+  Value delta(llvm::ArrayRef<Value> doutRow, Value row, Value out, Value dlse) {
+    return sub(dot(doutRow, loadRow(out, row)), load(dlse, row));
+  }
+  /// A query row's dq sums (`carried`) plus the term of key row `key`.
+  llvm::SmallVector<Value> queryStep(llvm::ArrayRef<Value> qRow, llvm::ArrayRef<Value> doutRow,
+                                     Value deltaRow, Value lseRow, ValueRange carried, Value key,
+                                     Value k, Value v) {
+    llvm::SmallVector<Value> kRow = loadRow(k, key);
+    Value p = exp(sub(scaled(dot(qRow, kRow)), lseRow));
+    Value ds = mul(p, sub(dot(doutRow, loadRow(v, key)), deltaRow));
+    llvm::SmallVector<Value> updated;
+    for (int64_t i = 0; i < d; ++i)
+      updated.push_back(add(carried[i], mul(ds, kRow[i])));
+    return updated;
+  }
+  /// A key row's dk and dv sums (`carried`: D of each) plus the terms of query row `query`;
+  /// `buffers` are q, lse, dout, out, dlse.
+  llvm::SmallVector<Value> keyStep(llvm::ArrayRef<Value> kRow, llvm::ArrayRef<Value> vRow,
+                                   ValueRange carried, Value query, std::array<Value, 5> buffers) {
+    auto [q, lse, dout, out, dlse] = buffers;
+    llvm::SmallVector<Value> qRow = loadRow(q, query), doutRow = loadRow(dout, query);
+    Value p = exp(sub(scaled(dot(qRow, kRow)), load(lse, query)));
+    Value ds = mul(p, sub(dot(doutRow, vRow), delta(doutRow, query, out, dlse)));
+    llvm::SmallVector<Value> updated;
+    for (int64_t i = 0; i < d; ++i)
+      updated.push_back(add(carried[i], mul(ds, qRow[i])));
+    for (int64_t i = 0; i < d; ++i)
+      updated.push_back(add(carried[d + i], mul(p, doutRow[i])));
+    return updated;
+  }
+  /// sums[first, first + D), times the scale when `scaledSums`, into row `row` of `buffer`.
+  void storeSums(ValueRange sums, int64_t first, bool scaledSums, Value buffer, Value row) {
+    llvm::SmallVector<Value> values;
+    for (int64_t i = 0; i < d; ++i)
+      values.push_back(scaledSums ? scaled(sums[first + i]) : sums[first + i]);
+    storeRow(values, buffer, row);
+  }
 };
 
 /// The CPU form (see the file comment): `heads` tiles of T rows.
@@ -140,18 +195,7 @@ void emitCpu(Builder &e, llvm::ArrayRef<Value> inputs, llvm::ArrayRef<Value> out
     init.append(v0.begin(), v0.end());
     auto loop = overPositions(
         1, init, [&](Value u) { return compare(arith::CmpIPredicate::ule, u, position); },
-        [&](ValueRange carried, Value key) {
-          Value m = carried[0], l = carried[1];
-          Value score = e.scaled(e.dot(qRow, e.loadRow(k, key)));
-          Value larger = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, score, m);
-          Value next = b.create<arith::SelectOp>(loc, larger, score, m);
-          Value decay = e.exp(e.sub(m, next)), weight = e.exp(e.sub(score, next));
-          llvm::SmallVector<Value> updated = {next, e.add(e.mul(l, decay), weight)};
-          llvm::SmallVector<Value> vRow = e.loadRow(v, key);
-          for (int64_t i = 0; i < d; ++i)
-            updated.push_back(e.add(e.mul(carried[2 + i], decay), e.mul(weight, vRow[i])));
-          return updated;
-        });
+        [&](ValueRange carried, Value key) { return e.forwardStep(qRow, carried, key, k, v); });
     Value m = loop.getResult(0), l = loop.getResult(1);
     if (outputs[0]) {
       llvm::SmallVector<Value> out;
@@ -164,29 +208,17 @@ void emitCpu(Builder &e, llvm::ArrayRef<Value> inputs, llvm::ArrayRef<Value> out
   } else {
     Value q = inputs[0], k = inputs[1], v = inputs[2], out = inputs[3], lse = inputs[4],
           dout = inputs[5], dlse = inputs[6];
-    auto deltaOf = [&](llvm::ArrayRef<Value> doutRow, Value at) {
-      return e.sub(e.dot(doutRow, e.loadRow(out, at)), e.load(dlse, at));
-    };
     if (outputs[0]) {
       // This position as a query row: dq over the keys u <= position.
       llvm::SmallVector<Value> qRow = e.loadRow(q, row), doutRow = e.loadRow(dout, row);
-      Value delta = deltaOf(doutRow, row), lseRow = e.load(lse, row);
+      Value delta = e.delta(doutRow, row, out, dlse), lseRow = e.load(lse, row);
       auto loop = overPositions(
           0, llvm::SmallVector<Value>(d, context.f32(0.0)),
           [&](Value u) { return compare(arith::CmpIPredicate::ule, u, position); },
           [&](ValueRange carried, Value key) {
-            llvm::SmallVector<Value> kRow = e.loadRow(k, key);
-            Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), lseRow));
-            Value ds = e.mul(p, e.sub(e.dot(doutRow, e.loadRow(v, key)), delta));
-            llvm::SmallVector<Value> updated;
-            for (int64_t i = 0; i < d; ++i)
-              updated.push_back(e.add(carried[i], e.mul(ds, kRow[i])));
-            return updated;
+            return e.queryStep(qRow, doutRow, delta, lseRow, carried, key, k, v);
           });
-      llvm::SmallVector<Value> dq;
-      for (Value sum : loop.getResults())
-        dq.push_back(e.scaled(sum));
-      e.storeRow(dq, outputs[0], row);
+      e.storeSums(loop.getResults(), 0, /*scaledSums=*/true, outputs[0], row);
     }
     if (outputs[1] || outputs[2]) {
       // This position as a key row: dk and dv over the queries at or after it.
@@ -195,28 +227,12 @@ void emitCpu(Builder &e, llvm::ArrayRef<Value> inputs, llvm::ArrayRef<Value> out
           0, llvm::SmallVector<Value>(2 * d, context.f32(0.0)),
           [&](Value query) { return compare(arith::CmpIPredicate::uge, query, position); },
           [&](ValueRange carried, Value query) {
-            llvm::SmallVector<Value> qRow = e.loadRow(q, query), doutRow = e.loadRow(dout, query);
-            Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), e.load(lse, query)));
-            Value ds = e.mul(p, e.sub(e.dot(doutRow, vRow), deltaOf(doutRow, query)));
-            llvm::SmallVector<Value> updated;
-            for (int64_t i = 0; i < d; ++i)
-              updated.push_back(e.add(carried[i], e.mul(ds, qRow[i])));
-            for (int64_t i = 0; i < d; ++i)
-              updated.push_back(e.add(carried[d + i], e.mul(p, doutRow[i])));
-            return updated;
+            return e.keyStep(kRow, vRow, carried, query, {q, lse, dout, out, dlse});
           });
-      if (outputs[1]) {
-        llvm::SmallVector<Value> dk;
-        for (int64_t i = 0; i < d; ++i)
-          dk.push_back(e.scaled(loop.getResult(i)));
-        e.storeRow(dk, outputs[1], row);
-      }
-      if (outputs[2]) {
-        llvm::SmallVector<Value> dv;
-        for (int64_t i = 0; i < d; ++i)
-          dv.push_back(loop.getResult(d + i));
-        e.storeRow(dv, outputs[2], row);
-      }
+      if (outputs[1])
+        e.storeSums(loop.getResults(), 0, /*scaledSums=*/true, outputs[1], row);
+      if (outputs[2])
+        e.storeSums(loop.getResults(), d, /*scaledSums=*/false, outputs[2], row);
     }
   }
   b.setInsertionPoint(rowLoop);
@@ -304,17 +320,7 @@ LogicalResult AttentionEmitter::emit(KernelContext &context) {
       OpBuilder::InsertionGuard loopGuard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value key = e.iadd(first, loop.getInductionVar());
-      ValueRange carried = loop.getRegionIterArgs();
-      Value m = carried[0], l = carried[1];
-      Value score = e.scaled(e.dot(qRow, e.loadRow(k, key)));
-      Value larger = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, score, m);
-      Value next = b.create<arith::SelectOp>(loc, larger, score, m);
-      Value decay = e.exp(e.sub(m, next)), weight = e.exp(e.sub(score, next));
-      llvm::SmallVector<Value> yielded = {next, e.add(e.mul(l, decay), weight)};
-      llvm::SmallVector<Value> vRow = e.loadRow(v, key);
-      for (int64_t i = 0; i < d; ++i)
-        yielded.push_back(e.add(e.mul(carried[2 + i], decay), e.mul(weight, vRow[i])));
-      b.create<scf::YieldOp>(loc, yielded);
+      b.create<scf::YieldOp>(loc, e.forwardStep(qRow, loop.getRegionIterArgs(), key, k, v));
     }
     Value ran = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, position, context.index(0));
     llvm::SmallVector<Value> final;
@@ -338,17 +344,13 @@ LogicalResult AttentionEmitter::emit(KernelContext &context) {
   Value isQuery =
       b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, item, context.index(rows));
   auto branch = b.create<scf::IfOp>(loc, isQuery, /*withElseRegion=*/true);
-  // Dt of row `row` given its dout values.
-  auto deltaOf = [&](llvm::ArrayRef<Value> doutRow, Value row) {
-    return e.sub(e.dot(doutRow, e.loadRow(out, row)), e.load(dlse, row));
-  };
   {
     // A query row: dq.
     OpBuilder::InsertionGuard branchGuard(b);
     b.setInsertionPointToStart(&branch.getThenRegion().front());
     Value row = item, position = positionOf(row), first = headStart(row);
     llvm::SmallVector<Value> qRow = e.loadRow(q, row), doutRow = e.loadRow(dout, row);
-    Value delta = deltaOf(doutRow, row), lseRow = e.load(lse, row);
+    Value delta = e.delta(doutRow, row, out, dlse), lseRow = e.load(lse, row);
     llvm::SmallVector<Value> init(d, context.f32(0.0));
     auto loop = b.create<scf::ForOp>(loc, context.index(0), e.iadd(position, context.index(1)),
                                      context.index(1), init);
@@ -356,20 +358,11 @@ LogicalResult AttentionEmitter::emit(KernelContext &context) {
       OpBuilder::InsertionGuard loopGuard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value key = e.iadd(first, loop.getInductionVar());
-      llvm::SmallVector<Value> kRow = e.loadRow(k, key);
-      Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), lseRow));
-      Value ds = e.mul(p, e.sub(e.dot(doutRow, e.loadRow(v, key)), delta));
-      llvm::SmallVector<Value> yielded;
-      for (int64_t i = 0; i < d; ++i)
-        yielded.push_back(e.add(loop.getRegionIterArgs()[i], e.mul(ds, kRow[i])));
-      b.create<scf::YieldOp>(loc, yielded);
+      b.create<scf::YieldOp>(
+          loc, e.queryStep(qRow, doutRow, delta, lseRow, loop.getRegionIterArgs(), key, k, v));
     }
-    if (outputs[0]) {
-      llvm::SmallVector<Value> dq;
-      for (Value sum : loop.getResults())
-        dq.push_back(e.scaled(sum));
-      e.storeRow(dq, outputs[0], row);
-    }
+    if (outputs[0])
+      e.storeSums(loop.getResults(), 0, /*scaledSums=*/true, outputs[0], row);
   }
   {
     // A key row: dk and dv.
@@ -384,29 +377,13 @@ LogicalResult AttentionEmitter::emit(KernelContext &context) {
       OpBuilder::InsertionGuard loopGuard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value query = e.iadd(first, loop.getInductionVar());
-      llvm::SmallVector<Value> qRow = e.loadRow(q, query), doutRow = e.loadRow(dout, query);
-      Value p = e.exp(e.sub(e.scaled(e.dot(qRow, kRow)), e.load(lse, query)));
-      Value ds = e.mul(p, e.sub(e.dot(doutRow, vRow), deltaOf(doutRow, query)));
-      ValueRange carried = loop.getRegionIterArgs();
-      llvm::SmallVector<Value> yielded;
-      for (int64_t i = 0; i < d; ++i)
-        yielded.push_back(e.add(carried[i], e.mul(ds, qRow[i])));
-      for (int64_t i = 0; i < d; ++i)
-        yielded.push_back(e.add(carried[d + i], e.mul(p, doutRow[i])));
-      b.create<scf::YieldOp>(loc, yielded);
+      b.create<scf::YieldOp>(
+          loc, e.keyStep(kRow, vRow, loop.getRegionIterArgs(), query, {q, lse, dout, out, dlse}));
     }
-    if (outputs[1]) {
-      llvm::SmallVector<Value> dk;
-      for (int64_t i = 0; i < d; ++i)
-        dk.push_back(e.scaled(loop.getResult(i)));
-      e.storeRow(dk, outputs[1], row);
-    }
-    if (outputs[2]) {
-      llvm::SmallVector<Value> dv;
-      for (int64_t i = 0; i < d; ++i)
-        dv.push_back(loop.getResult(d + i));
-      e.storeRow(dv, outputs[2], row);
-    }
+    if (outputs[1])
+      e.storeSums(loop.getResults(), 0, /*scaledSums=*/true, outputs[1], row);
+    if (outputs[2])
+      e.storeSums(loop.getResults(), d, /*scaledSums=*/false, outputs[2], row);
   }
   context.tileLoop = nullptr;
   return success();

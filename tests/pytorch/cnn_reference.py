@@ -24,8 +24,6 @@ It prints every mismatch and exits 1 when there is one, 2 when the input is
 unusable or PyTorch is missing, 0 when all match.
 """
 
-import json
-import os
 import sys
 
 try:
@@ -36,7 +34,7 @@ except ImportError as error:
           "scripts/install-deps.sh (Debian's python3-torch).")
     sys.exit(2)
 
-from exchange import load  # noqa: E402 (after the guarded imports)
+from exchange import load_initial, read_manifest  # noqa: E402 (after the guarded imports)
 from mlp_reference import replay  # noqa: E402
 
 
@@ -64,21 +62,17 @@ def main():
         print(__doc__)
         return 2
     directory = sys.argv[1]
-    with open(os.path.join(directory, "manifest.json")) as file:
-        manifest = json.load(file)
+    manifest = read_manifest(directory)
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model, parameters, statistics = build_model(manifest["width"], manifest["side"],
                                                 manifest["classes"])
     model.train()
-    if set(manifest["initial"]) != set(parameters):
-        print(f"cnn_reference.py: Kiln's parameters {sorted(manifest['initial'])} are not the "
-              f"network's {sorted(parameters)}")
+    problem = load_initial(directory, manifest, parameters)
+    if problem:
+        print(f"cnn_reference.py: {problem}")
         return 2
-    with torch.no_grad():
-        for name, entry in manifest["initial"].items():
-            parameters[name].copy_(torch.from_numpy(load(directory, entry)))
 
     return replay(directory, manifest, model, parameters, statistics)
 

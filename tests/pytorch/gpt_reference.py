@@ -22,9 +22,7 @@ It prints every mismatch and exits 1 when there is one, 2 when the input is
 unusable or PyTorch is missing, 0 when all match.
 """
 
-import json
 import math
-import os
 import sys
 
 try:
@@ -38,7 +36,7 @@ except ImportError as error:
           "scripts/install-deps.sh (Debian's python3-torch).")
     sys.exit(2)
 
-from exchange import load  # noqa: E402 (after the guarded imports)
+from exchange import load, load_initial, read_manifest  # noqa: E402 (after the guarded imports)
 from mlp_reference import replay  # noqa: E402
 
 
@@ -125,20 +123,16 @@ def main():
         print(__doc__)
         return 2
     directory = sys.argv[1]
-    with open(os.path.join(directory, "manifest.json")) as file:
-        manifest = json.load(file)
+    manifest = read_manifest(directory)
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model = Gpt(manifest["config"])
     parameters = dict(model.named_parameters())
-    if set(parameters) != set(manifest["initial"]):
-        print(f"parameter names differ: torch only {sorted(set(parameters) - set(manifest['initial']))}"
-              f", kiln only {sorted(set(manifest['initial']) - set(parameters))}")
+    problem = load_initial(directory, manifest, parameters)
+    if problem:
+        print(problem)
         return 1
-    with torch.no_grad():
-        for name, entry in manifest["initial"].items():
-            parameters[name].copy_(torch.from_numpy(load(directory, entry)))
 
     config = manifest["optimizer"]
     groups, decayed, kept = parameter_groups(model, config)

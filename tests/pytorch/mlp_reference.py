@@ -17,8 +17,6 @@ It prints every mismatch (what, kiln, torch, error) and exits 1 when there is
 one, 2 when the input is unusable or PyTorch is missing, 0 when all match.
 """
 
-import json
-import os
 import sys
 
 try:
@@ -31,7 +29,7 @@ except ImportError as error:
           "scripts/install-deps.sh (Debian's python3-torch).")
     sys.exit(2)
 
-from exchange import load  # noqa: E402 (after the guarded imports)
+from exchange import load, load_initial, read_manifest  # noqa: E402 (after the guarded imports)
 
 MAX_REPORTED_ELEMENTS = 5
 
@@ -182,16 +180,16 @@ def main():
         print(__doc__)
         return 2
     directory = sys.argv[1]
-    with open(os.path.join(directory, "manifest.json")) as file:
-        manifest = json.load(file)
+    manifest = read_manifest(directory)
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model = build_model(manifest["widths"])
     parameters = kiln_parameters(model)
-    with torch.no_grad():
-        for name, entry in manifest["initial"].items():
-            parameters[name].copy_(torch.from_numpy(load(directory, entry)))
+    problem = load_initial(directory, manifest, parameters)
+    if problem:
+        print(problem)
+        return 1
 
     return replay(directory, manifest, model, parameters)
 

@@ -4,6 +4,8 @@
 
 #include "VulkanTestSupport.h"
 
+#include "gtest/gtest.h"
+
 #include "kiln/runtime/cpu/Session.h"
 #include "kiln/runtime/reference/Device.h"
 #include "kiln/runtime/vulkan/Session.h"
@@ -103,6 +105,12 @@ std::vector<DeviceCase> allDevices() {
   // code) where that is not v3 already, so an AVX-512 host tests both.
   return {referenceCase(), vulkanCase(), cudaCase(), cpuDevice("cpu", ""),
           cpuDevice("cpuv3", "x86-64-v3")};
+}
+
+void expectNoValidationMessages(const DeviceCase &device, const session::Session &session) {
+  std::vector<std::string> messages = device.validationMessages(session);
+  EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
+                                << (messages.empty() ? "" : messages.front());
 }
 
 } // namespace kiln::conformance

@@ -45,6 +45,9 @@ struct DeviceCase {
 /// Every device of the runtime that runs the whole suite, present on this machine or not.
 std::vector<DeviceCase> allDevices();
 
+/// Fails the current test with the validation messages `device` reported for `session`, if any.
+void expectNoValidationMessages(const DeviceCase &device, const session::Session &session);
+
 inline std::ostream &operator<<(std::ostream &out, const DeviceCase &device) {
   return out << device.name;
 }

@@ -165,9 +165,7 @@ TEST_P(GptConformanceTest, FusedAttentionTrainsLikeTheCompositeOnTheReference) {
           << ", composite " << want->f32()[i];
   }
   ASSERT_TRUE((*session)->synchronize().ok());
-  std::vector<std::string> messages = GetParam().validationMessages(**session);
-  EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
-                                << (messages.empty() ? "" : messages.front());
+  expectNoValidationMessages(GetParam(), **session);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, GptConformanceTest, ::testing::ValuesIn(allDevices()),

@@ -141,9 +141,7 @@ std::vector<std::vector<uint8_t>> runOnce(const DeviceCase &device, const std::s
     }
     results.emplace_back(value->bytes().begin(), value->bytes().end());
   }
-  std::vector<std::string> messages = device.validationMessages(**session);
-  EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
-                                << (messages.empty() ? "" : messages.front());
+  expectNoValidationMessages(device, **session);
   return results;
 }
 

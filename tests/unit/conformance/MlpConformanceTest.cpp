@@ -79,9 +79,7 @@ void MlpConformanceTest::expectThirtyStepsMatchTheReferenceInterpreter(
   EXPECT_EQ(stats.kernels, GetParam().runsKernels ? plan->kernels_size() : 0);
   testing::Test::RecordProperty("device", stats.deviceName);
   ASSERT_TRUE((*session)->synchronize().ok());
-  std::vector<std::string> messages = GetParam().validationMessages(**session);
-  EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
-                                << (messages.empty() ? "" : messages.front());
+  expectNoValidationMessages(GetParam(), **session);
 }
 
 TEST_P(MlpConformanceTest, SgdWithMomentumMatchesTheReferenceInterpreterForThirtySteps) {

@@ -161,9 +161,7 @@ TEST_P(TrainingConformanceTest, BatchNormAndDropoutMatchTheReferenceInterpreterB
     EXPECT_NEAR(gotDropped[i], wantDropped[i], 1e-5) << "eval element " << i;
   }
   ASSERT_TRUE((*session)->synchronize().ok());
-  std::vector<std::string> messages = GetParam().validationMessages(**session);
-  EXPECT_TRUE(messages.empty()) << messages.size() << " validation messages, first: "
-                                << (messages.empty() ? "" : messages.front());
+  expectNoValidationMessages(GetParam(), **session);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, TrainingConformanceTest, ::testing::ValuesIn(allDevices()),
