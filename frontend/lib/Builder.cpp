@@ -8,6 +8,8 @@
 
 #include "kiln/Builder.h"
 
+#include "OpSupport.h"
+
 #include "kiln/TrainingSpec.h"
 
 #include "absl/strings/str_cat.h"
@@ -44,13 +46,6 @@ private:
 /// `text` as the string_view absl's string functions take (Debian's abseil
 /// has its own absl::string_view).
 absl::string_view view(std::string_view text) { return {text.data(), text.size()}; }
-
-std::string describe(Type type) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  type.print(os);
-  return text;
-}
 
 /// "dimension 1 is -3" when a shape has a negative size.
 std::optional<std::string> negativeDimension(llvm::ArrayRef<int64_t> shape) {

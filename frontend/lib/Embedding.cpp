@@ -19,17 +19,6 @@
 using namespace mlir;
 
 namespace kiln {
-namespace {
-
-std::string describe(Type type) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  type.print(os);
-  return text;
-}
-
-} // namespace
-
 Tensor gather(Tensor table, Tensor indices, int64_t axis, SourceLocation loc) {
   Builder *b = builderFor("gather", {table, indices}, loc);
   if (!b)

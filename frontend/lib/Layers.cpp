@@ -6,19 +6,14 @@
 
 #include "kiln/Layers.h"
 
+#include "OpSupport.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <cmath>
 
 namespace kiln {
 namespace {
-
-std::string describe(mlir::Type type) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  type.print(os);
-  return text;
-}
 
 /// PyTorch's nn.Linear bound 1/sqrt(in); 0 for a layer without inputs.
 double linearBound(int64_t inFeatures) {

@@ -11,6 +11,7 @@
 
 #include "kiln/Builder.h"
 
+#include "mlir/IR/Types.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -32,6 +33,9 @@ Tensor poisoned(llvm::ArrayRef<Tensor> operands);
 
 /// "[2, 3, 4]": a shape as the builder's messages write it.
 std::string shapeText(llvm::ArrayRef<int64_t> shape);
+
+/// "tensor<2x3xf32>": a type as the builder's messages write it (as MLIR prints it).
+std::string describe(mlir::Type type);
 
 } // namespace kiln
 

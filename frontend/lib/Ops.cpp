@@ -35,13 +35,6 @@ bool validShape(Builder &b, StringRef opName, ArrayRef<int64_t> shape, SourceLoc
   return false;
 }
 
-std::string describe(Type type) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  type.print(os);
-  return text;
-}
-
 /// The element-type rule of the float ops: `what` of `opName` must be f32.
 LogicalResult requireFloat(Location loc, StringRef opName, StringRef what, Tensor x) {
   if (x.type().getElementType().isF32())

@@ -22,13 +22,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-std::string describe(Type type) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  type.print(os);
-  return text;
-}
-
 /// graph.pad of `x`, with the dialect's shape rule.
 Tensor emitPad(Builder &b, Tensor x, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
                ArrayRef<int64_t> interior, float value, SourceLocation loc) {
